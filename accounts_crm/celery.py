@@ -1,0 +1,25 @@
+"""The Celery app. Configuration lives in settings (CELERY_*); the beat schedule lives here, in code."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "accounts_crm.settings")
+
+app = Celery("accounts_crm")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# Exactly one beat process runs this schedule (the run command starts one; see README, "Scale out").
+app.conf.beat_schedule = {
+    "beat-heartbeat": {
+        "task": "accounts_crm.tasks.heartbeat",
+        "schedule": 60.0,
+        "kwargs": {"source": "beat"},
+    },
+    "clear-expired-sessions": {
+        "task": "accounts_crm.tasks.clear_expired_sessions",
+        "schedule": crontab(hour=3, minute=17),
+    },
+}

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pghistory
+from django.contrib.auth.models import Group, User
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class TimeStampedModel(models.Model):
+    """Base for the product's tables: when a row was made and last changed."""
+
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Heartbeat(models.Model):
+    """The last time a background process proved it was alive; read by the health endpoint."""
+
+    class Source(models.TextChoices):
+        BEAT = "beat", _("Scheduler (beat)")
+        WORKER = "worker", _("Worker")
+
+    source = models.CharField(max_length=20, choices=Source.choices, unique=True)
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(source__in=["beat", "worker"]), name="heartbeat_source_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} @ {self.last_seen:%Y-%m-%d %H:%M:%S}"
+
+
+# Audit of people and roles: who changed a user's details or role membership, and when.
+# Passwords and login times are left out: they are secrets or noise, not changes someone made.
+UserEvent = pghistory.create_event_model(
+    User,
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),
+    pghistory.DeleteEvent(),
+    exclude=["password", "last_login"],
+    app_label="accounts_crm",
+    model_name="UserEvent",
+    abstract=False,
+)
+
+UserRoleEvent = pghistory.create_event_model(
+    User.groups.through,
+    pghistory.InsertEvent("role.added"),
+    pghistory.DeleteEvent("role.removed"),
+    app_label="accounts_crm",
+    model_name="UserRoleEvent",
+    obj_field=None,
+    abstract=False,
+)
+
+__all__ = ["Group", "Heartbeat", "TimeStampedModel", "UserEvent", "UserRoleEvent"]

@@ -1,0 +1,29 @@
+import datetime
+
+from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from health_check.views import HealthCheckView
+
+from accounts_crm import views
+
+health_checks = [
+    "health_check.checks.Database",
+    "health_check.checks.Cache",
+    "accounts_crm.health.Broker",
+    ("health_check.contrib.celery.Ping", {"timeout": datetime.timedelta(seconds=2)}),
+    "accounts_crm.health.Beat",
+]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("health/", login_not_required(HealthCheckView.as_view(checks=health_checks)), name="health"),
+    path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/v1/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+]
+
