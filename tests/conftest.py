@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from accounts_crm.access import Role
+from tests.factories import PASSWORD, UserFactory
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    def make(*roles: Role, **fields: object) -> User:
+        return UserFactory(roles=list(roles), **fields)
+
+    return make
+
+
+@pytest.fixture
+def account_staff(make_user: Callable[..., User]) -> User:
+    return make_user(Role.ACCOUNT_STAFF, username="nam")
+
+
+@pytest.fixture
+def team_lead(make_user: Callable[..., User]) -> User:
+    return make_user(Role.TEAM_LEAD, username="lead")
+
+
+@pytest.fixture
+def finance(make_user: Callable[..., User]) -> User:
+    return make_user(Role.FINANCE, username="finance")
+
+
+@pytest.fixture
+def admin_user(make_user: Callable[..., User]) -> User:
+    return make_user(Role.ADMIN, username="boss")
+
+
+@pytest.fixture
+def login(client: Client) -> Callable[[User], Client]:
+    """Log `user` in through the real login form (axes and session hooks included)."""
+
+    def do_login(user: User) -> Client:
+        response = client.post(
+            "/accounts/login/", {"username": user.username, "password": PASSWORD}
+        )
+        assert response.status_code == 302, response.content[:500]
+        return client
+
+    return do_login

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import factory
+from django.contrib.auth.models import Group, User
+
+from accounts_crm.access import Role
+
+PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name", locale="it_IT")
+    last_name = factory.Faker("last_name", locale="it_IT")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password(PASSWORD)
+
+    @factory.post_generation
+    def roles(self, create: bool, extracted: list[Role] | None, **kwargs: object) -> None:
+        if create and extracted:
+            self.groups.add(*(Group.objects.get_or_create(name=role)[0] for role in extracted))
