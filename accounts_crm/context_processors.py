@@ -1,17 +1,91 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, resolve, reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from accounts_crm.access import Role, roles_of
 
+EVERYONE = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """One navbar entry: shown to people holding one of `roles`, once its URL exists."""
+
+    label: str | Promise
+    url_name: str
+    roles: frozenset[Role] = EVERYONE
+
+
+# Order is the navbar's order. Entries whose URL does not resolve yet are skipped, so an app
+# gets its navbar entry by mounting a URL with this name; nothing else has to change here.
+NAV_ENTRIES: tuple[NavEntry, ...] = (
+    NavEntry(_("Home"), "home"),
+    NavEntry(_("Clients"), "clients:client_list"),
+    NavEntry(
+        _("Orders"),
+        "orders:order_list",
+        frozenset({Role.ACCOUNT_STAFF, Role.TEAM_LEAD, Role.FINANCE, Role.ADMIN}),
+    ),
+    NavEntry(
+        _("Projects"),
+        "projects:project_list",
+        frozenset({Role.ACCOUNT_STAFF, Role.TEAM_LEAD, Role.ADMIN}),
+    ),
+    NavEntry(_("Billing"), "billing:invoice_list"),
+    NavEntry(
+        _("Dashboards"), "dashboards:index", frozenset({Role.TEAM_LEAD, Role.FINANCE, Role.ADMIN})
+    ),
+    NavEntry(_("API docs"), "api-docs"),
+    NavEntry(_("Admin"), "admin:index", frozenset({Role.ADMIN})),
+    NavEntry(_("Health"), "health", frozenset({Role.ADMIN})),
+)
+
+
+@dataclass(frozen=True)
+class NavLink:
+    label: str | Promise
+    url: str
+    active: bool
+
+
+def nav_links(request: HttpRequest, roles: frozenset[Role]) -> list[NavLink]:
+    links = []
+    for entry in NAV_ENTRIES:
+        if not roles & entry.roles:
+            continue
+        try:
+            url = reverse(entry.url_name)
+        except NoReverseMatch:
+            continue
+        # "/" would otherwise be the prefix of every page.
+        active = request.path == url or (url != "/" and request.path.startswith(url))
+        links.append(NavLink(entry.label, url, active))
+    return links
+
+
+def _language_switch_is_public() -> bool:
+    """Whether people who are not signed in may post to `set_language` (login page switch)."""
+    try:
+        view = resolve(reverse("set_language")).func
+    except NoReverseMatch:
+        return False
+    return not getattr(view, "login_required", True)
+
 
 def navigation(request: HttpRequest) -> dict[str, Any]:
-    """The user's roles, for templates to show only what the role may use."""
+    """The user's roles and navbar, for templates to show only what the role may use."""
     user = getattr(request, "user", None)
     roles = roles_of(user) if user is not None else frozenset()
     return {
         "user_roles": {role.value for role in roles},
+        "user_role_labels": [role.label for role in Role if role in roles],
         "Role": Role,
+        "nav_links": nav_links(request, roles),
+        "language_switch_public": _language_switch_is_public(),
     }

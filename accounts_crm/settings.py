@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -295,6 +296,6 @@ PGHISTORY_APPEND_ONLY = True
 PGHISTORY_ADMIN_ALL_EVENTS = True
 
 # Access rules (accounts_crm/access.py): the function that answers "which clients does this person
-# work on" (account team, teams they lead). Until the clients app provides it, people without a
-# global role (finance, admin) see no client rows at all: deny by default.
-ACCESS_CLIENT_SCOPE: str | None = None
+# work on" (account team, teams they lead). Without it, people without a global role (finance,
+# admin) see no client rows at all: deny by default.
+ACCESS_CLIENT_SCOPE: str | None = "clients.selectors.client_ids_in_scope"

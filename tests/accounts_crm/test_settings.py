@@ -1,0 +1,62 @@
+"""Start-up in production refuses missing or bad values, naming the variable."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_check(extra_env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"SECRET_KEY", "ALLOWED_HOSTS", "EMAIL_HOST", "DEBUG"}
+    }
+    # A database URL that is never connected to: `check` does not need the database.
+    env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/accounts_crm")
+    env.update(extra_env)
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+PRODUCTION = {
+    "DJANGO_ENV": "production",
+    "SECRET_KEY": "x" * 20 + "-very-long-and-random-production-secret-key-0123456789",
+    "ALLOWED_HOSTS": "crm.example.com",
+    "EMAIL_HOST": "smtp.example.com",
+}
+
+
+@pytest.mark.slow
+def test_it_passes_the_deployment_checklist_in_production() -> None:
+    result = run_check(PRODUCTION, "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"SECRET_KEY": None}, "Set the SECRET_KEY environment variable."),
+        ({"ALLOWED_HOSTS": None}, "Set the ALLOWED_HOSTS environment variable."),
+        ({"EMAIL_HOST": None}, "Set the EMAIL_HOST environment variable."),
+        ({"DEBUG": "sometimes"}, "DEBUG='sometimes' is not a boolean"),
+        ({"DATABASE_URL": "sqlite:///db.sqlite3"}, "DATABASE_URL uses the scheme 'sqlite'"),
+    ],
+)
+def test_it_refuses_to_start_naming_the_bad_variable(change: dict, message: str) -> None:
+    env = {key: value for key, value in (PRODUCTION | change).items() if value is not None}
+    result = run_check(env)
+    assert result.returncode != 0
+    assert message in result.stderr
