@@ -14,10 +14,21 @@ from django.db import models
 from pghistory.models import Events
 
 
-def audited(**options: Any) -> Any:
-    """Class decorator for a domain model: record inserts, updates (with old/new) and deletes."""
+# Bookkeeping columns change on every save; in the trail they would only hide the real change.
+UNAUDITED_FIELDS = ("created_at", "updated_at")
+
+
+def audited(*, exclude: tuple[str, ...] = (), **options: Any) -> Any:
+    """Class decorator for a domain model: record inserts, updates (with old/new) and deletes.
+
+    An update that changes only unaudited fields records nothing.
+    """
     return pghistory.track(
-        pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent(), **options
+        pghistory.InsertEvent(),
+        pghistory.UpdateEvent(),
+        pghistory.DeleteEvent(),
+        exclude=[*UNAUDITED_FIELDS, *exclude],
+        **options,
     )
 
 
@@ -28,4 +39,4 @@ def audit_context(**context: Any) -> Any:
 
 def audit_trail(obj: models.Model) -> models.QuerySet:
     """Events of one object, newest first, each with its diff (`pgh_diff`) and context."""
-    return Events.objects.tracks(obj).order_by("-pgh_created_at")
+    return Events.objects.tracks(obj).order_by("-pgh_created_at", "-pgh_id")

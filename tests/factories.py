@@ -24,3 +24,29 @@ class UserFactory(factory.django.DjangoModelFactory):
     def roles(self, create: bool, extracted: list[Role] | None, **kwargs: object) -> None:
         if create and extracted:
             self.groups.add(*(Group.objects.get_or_create(name=role)[0] for role in extracted))
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "clients.Team"
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    lead = factory.SubFactory(UserFactory, roles=[Role.TEAM_LEAD])
+
+
+class ClientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "clients.Client"
+
+    name = factory.Sequence(lambda n: f"Client {n}")
+    legal_name = factory.LazyAttribute(lambda c: f"{c.name} S.p.A.")
+    team = factory.SubFactory(TeamFactory)
+
+
+class AccountTeamMemberFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "clients.AccountTeamMember"
+
+    client = factory.SubFactory(ClientFactory)
+    user = factory.SubFactory(UserFactory, roles=[Role.ACCOUNT_STAFF])
+    role = "nam"
