@@ -73,7 +73,7 @@ def ensure_role_groups() -> None:
 
 
 def client_scope(user: AnyUser) -> models.QuerySet | None:
-    """Ids of the clients `user` works on (account team or led team), or None when no rule is set."""
+    """Ids of the clients `user` works on (account team, led team); None when no rule is set."""
     if not settings.ACCESS_CLIENT_SCOPE:
         return None
     scope: Callable[[AnyUser], models.QuerySet] = import_string(settings.ACCESS_CLIENT_SCOPE)

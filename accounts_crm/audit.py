@@ -13,7 +13,6 @@ import pghistory
 from django.db import models
 from pghistory.models import Events
 
-
 # Bookkeeping columns change on every save; in the trail they would only hide the real change.
 UNAUDITED_FIELDS = ("created_at", "updated_at")
 

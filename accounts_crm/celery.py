@@ -1,4 +1,4 @@
-"""The Celery app. Configuration lives in settings (CELERY_*); the beat schedule lives here, in code."""
+"""The Celery app. Configuration is in settings (CELERY_*); the beat schedule is here, in code."""
 
 import os
 

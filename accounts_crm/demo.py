@@ -13,7 +13,7 @@ from django.db import transaction
 
 from accounts_crm.access import Role, ensure_role_groups
 
-DEMO_PASSWORD = "demo-crm-2026"
+DEMO_PASSWORD = "demo-crm-2026"  # noqa: S105 - printed by the run command on purpose
 
 
 @dataclass(frozen=True)

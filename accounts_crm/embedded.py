@@ -17,7 +17,7 @@ logger = logging.getLogger(__name__)
 
 
 def embedded_database_url(var_dir: Path, database: str = "accounts_crm") -> str:
-    """Start (or join) the embedded server and return a URL for `database`, creating it if needed."""
+    """Start (or join) the embedded server; return a URL for `database`, created if needed."""
     os.environ.setdefault("XDG_RUNTIME_DIR", str(var_dir / "run"))
     (var_dir / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
     with warnings.catch_warnings():

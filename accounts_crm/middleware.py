@@ -6,11 +6,13 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequiredMiddleware
 from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.views import redirect_to_login
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
-from django.contrib.auth.views import redirect_to_login
 from django.utils.translation import gettext as _
+from rest_framework.views import APIView
 
 SESSION_LOGIN_AT = "crm_login_at"
 
@@ -40,3 +42,22 @@ class SessionLifetimeMiddleware:
                 if not request.path.startswith("/api/"):
                     return redirect_to_login(request.get_full_path())
         return self.get_response(request)
+
+
+class LoginRequiredMiddleware(DjangoLoginRequiredMiddleware):
+    """Django's login wall for pages; API views answer 401/403 through DRF's own permissions.
+
+    An integrator with a token must get a status code, not a redirect to an HTML login form.
+    """
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponse],
+        view_args: tuple[object, ...],
+        view_kwargs: dict[str, object],
+    ) -> HttpResponse | None:
+        view_class = getattr(view_func, "cls", None)
+        if isinstance(view_class, type) and issubclass(view_class, APIView):
+            return None
+        return super().process_view(request, view_func, view_args, view_kwargs)

@@ -23,14 +23,14 @@ def quantize(amount: Decimal | int | str) -> Decimal:
     return Decimal(amount).quantize(exponent, rounding=ROUND_HALF_UP)
 
 
-def MoneyField(verbose_name: Any = None, **kwargs: Any) -> models.DecimalField:  # noqa: N802
+def MoneyField(verbose_name: Any = None, **kwargs: Any) -> models.DecimalField:
     """A DecimalField with the product's money precision (pair it with a currency field)."""
     kwargs.setdefault("max_digits", settings.MONEY_MAX_DIGITS)
     kwargs.setdefault("decimal_places", settings.MONEY_DECIMAL_PLACES)
     return models.DecimalField(verbose_name, **kwargs)
 
 
-def CurrencyField(verbose_name: Any = None, **kwargs: Any) -> models.CharField:  # noqa: N802
+def CurrencyField(verbose_name: Any = None, **kwargs: Any) -> models.CharField:
     """ISO 4217 code, EUR by default."""
     kwargs.setdefault("max_length", CURRENCY_MAX_LENGTH)
     kwargs.setdefault("default", settings.DEFAULT_CURRENCY)
@@ -39,4 +39,5 @@ def CurrencyField(verbose_name: Any = None, **kwargs: Any) -> models.CharField: 
 
 def format_money(amount: Decimal, currency: str) -> str:
     """Amount in the active locale's number format, followed by the currency code."""
-    return f"{number_format(quantize(amount), settings.MONEY_DECIMAL_PLACES, force_grouping=True)} {currency}"
+    places = settings.MONEY_DECIMAL_PLACES
+    return f"{number_format(quantize(amount), places, force_grouping=True)} {currency}"

@@ -70,9 +70,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "accounts_crm.middleware.SessionLifetimeMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts_crm.middleware.SessionLifetimeMiddleware",
+    "accounts_crm.middleware.LoginRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "pghistory.middleware.HistoryMiddleware",
@@ -101,7 +101,7 @@ TEMPLATES = [
     },
 ]
 
-# Database -----------------------------------------------------------------------------------
+# Database ----------------------------------------------------------------------------------------
 # PostgreSQL is the only engine: in development, tests and production.
 DATABASE_URL = env.url("DATABASE_URL", ("postgres", "postgresql", "pgsql"))
 if DATABASE_URL is None:
@@ -116,20 +116,20 @@ DATABASES = {
 DATABASES["default"]["ENGINE"] = "django.db.backends.postgresql"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Redis, cache, broker ---------------------------------------------------------------------------
+# Redis, cache, broker ----------------------------------------------------------------------------
 REDIS_URL = env.url("REDIS_URL", ("redis", "rediss"))
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Celery (read by accounts_crm/celery.py with the CELERY_ prefix).
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
-    # Longer than any task's time limit, so that an acked-late task is not redelivered while it runs.
-    {"visibility_timeout": 3600}
-    if REDIS_URL
-    else filesystem_broker_options(VAR_DIR)
+    # Longer than any task's time limit, so an acked-late task is not redelivered while it runs.
+    {"visibility_timeout": 3600} if REDIS_URL else filesystem_broker_options(VAR_DIR)
 )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ACKS_LATE = True
@@ -144,7 +144,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "Europe/Rome"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
-# Auth, sessions, throttling ------------------------------------------------------------------
+# Auth, sessions, throttling ----------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
@@ -187,7 +187,7 @@ MONEY_DECIMAL_PLACES = 2
 MONEY_MAX_DIGITS = 14
 DEFAULT_CURRENCY = "EUR"
 
-# Static files -----------------------------------------------------------------------------------
+# Static files ------------------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every start without it
@@ -225,7 +225,7 @@ if _email_host:
 else:
     MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
 
-# API ----------------------------------------------------------------------------------------------
+# API ---------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -246,12 +246,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Clients, orders, delivery and billing for national key accounts.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
 }
 
-# Security ---------------------------------------------------------------------------------------------
+# Security ----------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads it to send X-CSRFToken
 X_FRAME_OPTIONS = "DENY"
@@ -282,7 +283,10 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "json" if PRODUCTION else "plain"}
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if PRODUCTION else "plain",
+        }
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

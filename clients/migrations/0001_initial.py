@@ -9,218 +9,654 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('pghistory', '0007_auto_20250421_0444'),
+        ("pghistory", "0007_auto_20250421_0444"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AccountTeamMember',
+            name="AccountTeamMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('role', models.CharField(choices=[('nam', 'National account manager'), ('project_manager', 'Project manager'), ('customer_service', 'Customer service'), ('sales', 'Sales'), ('executive_sponsor', 'Executive sponsor')], max_length=30, verbose_name='role')),
-                ('work_base', models.CharField(choices=[('client_site', 'Client site'), ('home_office', 'Home office'), ('main_office', 'Main office'), ('satellite_office', 'Satellite office')], default='main_office', max_length=30, verbose_name='work base')),
-                ('starts_on', models.DateField(default=django.utils.timezone.localdate, verbose_name='from')),
-                ('ends_on', models.DateField(blank=True, null=True, verbose_name='to')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='account_memberships', to=settings.AUTH_USER_MODEL, verbose_name='person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("nam", "National account manager"),
+                            ("project_manager", "Project manager"),
+                            ("customer_service", "Customer service"),
+                            ("sales", "Sales"),
+                            ("executive_sponsor", "Executive sponsor"),
+                        ],
+                        max_length=30,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "work_base",
+                    models.CharField(
+                        choices=[
+                            ("client_site", "Client site"),
+                            ("home_office", "Home office"),
+                            ("main_office", "Main office"),
+                            ("satellite_office", "Satellite office"),
+                        ],
+                        default="main_office",
+                        max_length=30,
+                        verbose_name="work base",
+                    ),
+                ),
+                (
+                    "starts_on",
+                    models.DateField(default=django.utils.timezone.localdate, verbose_name="from"),
+                ),
+                ("ends_on", models.DateField(blank=True, null=True, verbose_name="to")),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="account_memberships",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="person",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'account team member',
-                'verbose_name_plural': 'account team members',
+                "verbose_name": "account team member",
+                "verbose_name_plural": "account team members",
             },
         ),
         migrations.CreateModel(
-            name='Client',
+            name="Client",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('legal_name', models.CharField(max_length=200, verbose_name='legal name')),
-                ('vat_number', models.CharField(blank=True, max_length=20, verbose_name='VAT number')),
-                ('scope', models.CharField(choices=[('national', 'National'), ('international', 'International')], default='national', max_length=20, verbose_name='scope')),
-                ('industry', models.CharField(blank=True, max_length=100, verbose_name='industry')),
-                ('status', models.CharField(choices=[('prospect', 'Prospect'), ('active', 'Active'), ('inactive', 'Inactive')], default='active', max_length=20, verbose_name='status')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='subsidiaries', to='clients.client', verbose_name='parent company')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("legal_name", models.CharField(max_length=200, verbose_name="legal name")),
+                (
+                    "vat_number",
+                    models.CharField(blank=True, max_length=20, verbose_name="VAT number"),
+                ),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[("national", "National"), ("international", "International")],
+                        default="national",
+                        max_length=20,
+                        verbose_name="scope",
+                    ),
+                ),
+                ("industry", models.CharField(blank=True, max_length=100, verbose_name="industry")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("prospect", "Prospect"),
+                            ("active", "Active"),
+                            ("inactive", "Inactive"),
+                        ],
+                        default="active",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="subsidiaries",
+                        to="clients.client",
+                        verbose_name="parent company",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'client',
-                'verbose_name_plural': 'clients',
-                'ordering': ['name'],
+                "verbose_name": "client",
+                "verbose_name_plural": "clients",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='AccountTeamMemberEvent',
+            name="AccountTeamMemberEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('role', models.CharField(choices=[('nam', 'National account manager'), ('project_manager', 'Project manager'), ('customer_service', 'Customer service'), ('sales', 'Sales'), ('executive_sponsor', 'Executive sponsor')], max_length=30, verbose_name='role')),
-                ('work_base', models.CharField(choices=[('client_site', 'Client site'), ('home_office', 'Home office'), ('main_office', 'Main office'), ('satellite_office', 'Satellite office')], default='main_office', max_length=30, verbose_name='work base')),
-                ('starts_on', models.DateField(default=django.utils.timezone.localdate, verbose_name='from')),
-                ('ends_on', models.DateField(blank=True, null=True, verbose_name='to')),
-                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='clients.accountteammember')),
-                ('user', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='person')),
-                ('client', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='clients.client', verbose_name='client')),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("nam", "National account manager"),
+                            ("project_manager", "Project manager"),
+                            ("customer_service", "Customer service"),
+                            ("sales", "Sales"),
+                            ("executive_sponsor", "Executive sponsor"),
+                        ],
+                        max_length=30,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "work_base",
+                    models.CharField(
+                        choices=[
+                            ("client_site", "Client site"),
+                            ("home_office", "Home office"),
+                            ("main_office", "Main office"),
+                            ("satellite_office", "Satellite office"),
+                        ],
+                        default="main_office",
+                        max_length=30,
+                        verbose_name="work base",
+                    ),
+                ),
+                (
+                    "starts_on",
+                    models.DateField(default=django.utils.timezone.localdate, verbose_name="from"),
+                ),
+                ("ends_on", models.DateField(blank=True, null=True, verbose_name="to")),
+                (
+                    "pgh_context",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="pghistory.context",
+                    ),
+                ),
+                (
+                    "pgh_obj",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="events",
+                        to="clients.accountteammember",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="person",
+                    ),
+                ),
+                (
+                    "client",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="clients.client",
+                        verbose_name="client",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.AddField(
-            model_name='accountteammember',
-            name='client',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='account_team', to='clients.client', verbose_name='client'),
+            model_name="accountteammember",
+            name="client",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="account_team",
+                to="clients.client",
+                verbose_name="client",
+            ),
         ),
         migrations.CreateModel(
-            name='Team',
+            name="Team",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('updated_at', models.DateTimeField(auto_now=True, verbose_name='updated')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='name')),
-                ('lead', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='led_teams', to=settings.AUTH_USER_MODEL, verbose_name='team lead')),
-                ('members', models.ManyToManyField(blank=True, related_name='teams', to=settings.AUTH_USER_MODEL, verbose_name='members')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
+                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated")),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="name")),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="led_teams",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="team lead",
+                    ),
+                ),
+                (
+                    "members",
+                    models.ManyToManyField(
+                        blank=True,
+                        related_name="teams",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="members",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'team',
-                'verbose_name_plural': 'teams',
-                'ordering': ['name'],
+                "verbose_name": "team",
+                "verbose_name_plural": "teams",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='ClientEvent',
+            name="ClientEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('legal_name', models.CharField(max_length=200, verbose_name='legal name')),
-                ('vat_number', models.CharField(blank=True, max_length=20, verbose_name='VAT number')),
-                ('scope', models.CharField(choices=[('national', 'National'), ('international', 'International')], default='national', max_length=20, verbose_name='scope')),
-                ('industry', models.CharField(blank=True, max_length=100, verbose_name='industry')),
-                ('status', models.CharField(choices=[('prospect', 'Prospect'), ('active', 'Active'), ('inactive', 'Inactive')], default='active', max_length=20, verbose_name='status')),
-                ('parent', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='clients.client', verbose_name='parent company')),
-                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='clients.client')),
-                ('team', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to='clients.team', verbose_name='owning team')),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("legal_name", models.CharField(max_length=200, verbose_name="legal name")),
+                (
+                    "vat_number",
+                    models.CharField(blank=True, max_length=20, verbose_name="VAT number"),
+                ),
+                (
+                    "scope",
+                    models.CharField(
+                        choices=[("national", "National"), ("international", "International")],
+                        default="national",
+                        max_length=20,
+                        verbose_name="scope",
+                    ),
+                ),
+                ("industry", models.CharField(blank=True, max_length=100, verbose_name="industry")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("prospect", "Prospect"),
+                            ("active", "Active"),
+                            ("inactive", "Inactive"),
+                        ],
+                        default="active",
+                        max_length=20,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="clients.client",
+                        verbose_name="parent company",
+                    ),
+                ),
+                (
+                    "pgh_context",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="pghistory.context",
+                    ),
+                ),
+                (
+                    "pgh_obj",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="events",
+                        to="clients.client",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to="clients.team",
+                        verbose_name="owning team",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.AddField(
-            model_name='client',
-            name='team',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='clients', to='clients.team', verbose_name='owning team'),
+            model_name="client",
+            name="team",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="clients",
+                to="clients.team",
+                verbose_name="owning team",
+            ),
         ),
         migrations.CreateModel(
-            name='TeamEvent',
+            name="TeamEvent",
             fields=[
-                ('pgh_id', models.AutoField(primary_key=True, serialize=False)),
-                ('pgh_created_at', models.DateTimeField(auto_now_add=True)),
-                ('pgh_label', models.TextField(help_text='The event label.')),
-                ('id', models.BigIntegerField()),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('lead', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', related_query_name='+', to=settings.AUTH_USER_MODEL, verbose_name='team lead')),
-                ('pgh_context', models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='pghistory.context')),
-                ('pgh_obj', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='clients.team')),
+                ("pgh_id", models.AutoField(primary_key=True, serialize=False)),
+                ("pgh_created_at", models.DateTimeField(auto_now_add=True)),
+                ("pgh_label", models.TextField(help_text="The event label.")),
+                ("id", models.BigIntegerField()),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                (
+                    "lead",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        related_query_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="team lead",
+                    ),
+                ),
+                (
+                    "pgh_context",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="pghistory.context",
+                    ),
+                ),
+                (
+                    "pgh_obj",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="events",
+                        to="clients.team",
+                    ),
+                ),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='accountteammemberevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='dc3ce9e2550d2cc8cd9f28b596a061bc99a4b279', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_38b1c', table='clients_accountteammemberevent', when='BEFORE')),
+            model_name="accountteammemberevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="dc3ce9e2550d2cc8cd9f28b596a061bc99a4b279",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_38b1c",
+                    table="clients_accountteammemberevent",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddIndex(
-            model_name='accountteammember',
-            index=models.Index(fields=['user', 'client'], name='atm_user_client_idx'),
+            model_name="accountteammember",
+            index=models.Index(fields=["user", "client"], name="atm_user_client_idx"),
         ),
         migrations.AddConstraint(
-            model_name='accountteammember',
-            constraint=models.CheckConstraint(condition=models.Q(('role__in', ['nam', 'project_manager', 'customer_service', 'sales', 'executive_sponsor'])), name='account_team_member_role_valid'),
+            model_name="accountteammember",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "role__in",
+                        [
+                            "nam",
+                            "project_manager",
+                            "customer_service",
+                            "sales",
+                            "executive_sponsor",
+                        ],
+                    )
+                ),
+                name="account_team_member_role_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='accountteammember',
-            constraint=models.CheckConstraint(condition=models.Q(('work_base__in', ['client_site', 'home_office', 'main_office', 'satellite_office'])), name='account_team_member_work_base_valid'),
+            model_name="accountteammember",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "work_base__in",
+                        ["client_site", "home_office", "main_office", "satellite_office"],
+                    )
+                ),
+                name="account_team_member_work_base_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='accountteammember',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_on__isnull', True), ('ends_on__gte', models.F('starts_on')), _connector='OR'), name='account_team_member_dates_ordered'),
+            model_name="accountteammember",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("ends_on__isnull", True),
+                    ("ends_on__gte", models.F("starts_on")),
+                    _connector="OR",
+                ),
+                name="account_team_member_dates_ordered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='accountteammember',
-            constraint=models.UniqueConstraint(condition=models.Q(('ends_on__isnull', True), ('role', 'nam')), fields=('client',), name='one_active_nam_per_client'),
+            model_name="accountteammember",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("ends_on__isnull", True), ("role", "nam")),
+                fields=("client",),
+                name="one_active_nam_per_client",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='accountteammember',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "clients_accountteammemberevent" ("client_id", "ends_on", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "starts_on", "user_id", "work_base") VALUES (NEW."client_id", NEW."ends_on", NEW."id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."role", NEW."starts_on", NEW."user_id", NEW."work_base"); RETURN NULL;', hash='68a36d46a86b21f39cb5467ce507a72e4fa760f8', operation='INSERT', pgid='pgtrigger_insert_insert_86525', table='clients_accountteammember', when='AFTER')),
+            model_name="accountteammember",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "clients_accountteammemberevent" ("client_id", "ends_on", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "starts_on", "user_id", "work_base") VALUES (NEW."client_id", NEW."ends_on", NEW."id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."role", NEW."starts_on", NEW."user_id", NEW."work_base"); RETURN NULL;',
+                    hash="68a36d46a86b21f39cb5467ce507a72e4fa760f8",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_86525",
+                    table="clients_accountteammember",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='accountteammember',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD."client_id" IS DISTINCT FROM (NEW."client_id") OR OLD."ends_on" IS DISTINCT FROM (NEW."ends_on") OR OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."role" IS DISTINCT FROM (NEW."role") OR OLD."starts_on" IS DISTINCT FROM (NEW."starts_on") OR OLD."user_id" IS DISTINCT FROM (NEW."user_id") OR OLD."work_base" IS DISTINCT FROM (NEW."work_base"))', func='INSERT INTO "clients_accountteammemberevent" ("client_id", "ends_on", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "starts_on", "user_id", "work_base") VALUES (NEW."client_id", NEW."ends_on", NEW."id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."role", NEW."starts_on", NEW."user_id", NEW."work_base"); RETURN NULL;', hash='1e3caf0694915645ae6bf180339b83e21697d0ef', operation='UPDATE', pgid='pgtrigger_update_update_5818a', table='clients_accountteammember', when='AFTER')),
+            model_name="accountteammember",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition='WHEN (OLD."client_id" IS DISTINCT FROM (NEW."client_id") OR OLD."ends_on" IS DISTINCT FROM (NEW."ends_on") OR OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."role" IS DISTINCT FROM (NEW."role") OR OLD."starts_on" IS DISTINCT FROM (NEW."starts_on") OR OLD."user_id" IS DISTINCT FROM (NEW."user_id") OR OLD."work_base" IS DISTINCT FROM (NEW."work_base"))',
+                    func='INSERT INTO "clients_accountteammemberevent" ("client_id", "ends_on", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "starts_on", "user_id", "work_base") VALUES (NEW."client_id", NEW."ends_on", NEW."id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."role", NEW."starts_on", NEW."user_id", NEW."work_base"); RETURN NULL;',
+                    hash="1e3caf0694915645ae6bf180339b83e21697d0ef",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_5818a",
+                    table="clients_accountteammember",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='accountteammember',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "clients_accountteammemberevent" ("client_id", "ends_on", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "starts_on", "user_id", "work_base") VALUES (OLD."client_id", OLD."ends_on", OLD."id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."role", OLD."starts_on", OLD."user_id", OLD."work_base"); RETURN NULL;', hash='9af17c7c1a404649b637c98b987a34373fe2a03a', operation='DELETE', pgid='pgtrigger_delete_delete_a0c8c', table='clients_accountteammember', when='AFTER')),
+            model_name="accountteammember",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "clients_accountteammemberevent" ("client_id", "ends_on", "id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "role", "starts_on", "user_id", "work_base") VALUES (OLD."client_id", OLD."ends_on", OLD."id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."role", OLD."starts_on", OLD."user_id", OLD."work_base"); RETURN NULL;',
+                    hash="9af17c7c1a404649b637c98b987a34373fe2a03a",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_a0c8c",
+                    table="clients_accountteammember",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='team',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "clients_teamevent" ("id", "lead_id", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."id", NEW."lead_id", NEW."name", _pgh_attach_context(), NOW(), \'insert\', NEW."id"); RETURN NULL;', hash='b6f644f5dbfc5e99fc5af3b2df8d7a4dc343ec07', operation='INSERT', pgid='pgtrigger_insert_insert_db3d6', table='clients_team', when='AFTER')),
+            model_name="team",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "clients_teamevent" ("id", "lead_id", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."id", NEW."lead_id", NEW."name", _pgh_attach_context(), NOW(), \'insert\', NEW."id"); RETURN NULL;',
+                    hash="b6f644f5dbfc5e99fc5af3b2df8d7a4dc343ec07",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_db3d6",
+                    table="clients_team",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='team',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."lead_id" IS DISTINCT FROM (NEW."lead_id") OR OLD."name" IS DISTINCT FROM (NEW."name"))', func='INSERT INTO "clients_teamevent" ("id", "lead_id", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."id", NEW."lead_id", NEW."name", _pgh_attach_context(), NOW(), \'update\', NEW."id"); RETURN NULL;', hash='60c2e45bbd2fb811b0c121a1fafc49b438a59196', operation='UPDATE', pgid='pgtrigger_update_update_22e70', table='clients_team', when='AFTER')),
+            model_name="team",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition='WHEN (OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."lead_id" IS DISTINCT FROM (NEW."lead_id") OR OLD."name" IS DISTINCT FROM (NEW."name"))',
+                    func='INSERT INTO "clients_teamevent" ("id", "lead_id", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (NEW."id", NEW."lead_id", NEW."name", _pgh_attach_context(), NOW(), \'update\', NEW."id"); RETURN NULL;',
+                    hash="60c2e45bbd2fb811b0c121a1fafc49b438a59196",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_22e70",
+                    table="clients_team",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='team',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "clients_teamevent" ("id", "lead_id", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (OLD."id", OLD."lead_id", OLD."name", _pgh_attach_context(), NOW(), \'delete\', OLD."id"); RETURN NULL;', hash='c66a09a8dcac31563cc56f3ce3818d642f4931c9', operation='DELETE', pgid='pgtrigger_delete_delete_da610', table='clients_team', when='AFTER')),
+            model_name="team",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "clients_teamevent" ("id", "lead_id", "name", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id") VALUES (OLD."id", OLD."lead_id", OLD."name", _pgh_attach_context(), NOW(), \'delete\', OLD."id"); RETURN NULL;',
+                    hash="c66a09a8dcac31563cc56f3ce3818d642f4931c9",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_da610",
+                    table="clients_team",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='clientevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='80c22ec4a1df4225284700a4524ea7870d75db51', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_2989c', table='clients_clientevent', when='BEFORE')),
+            model_name="clientevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="80c22ec4a1df4225284700a4524ea7870d75db51",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_2989c",
+                    table="clients_clientevent",
+                    when="BEFORE",
+                ),
+            ),
         ),
         migrations.AddConstraint(
-            model_name='client',
-            constraint=models.CheckConstraint(condition=models.Q(('status__in', ['prospect', 'active', 'inactive'])), name='client_status_valid'),
+            model_name="client",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("status__in", ["prospect", "active", "inactive"])),
+                name="client_status_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='client',
-            constraint=models.CheckConstraint(condition=models.Q(('scope__in', ['national', 'international'])), name='client_scope_valid'),
+            model_name="client",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("scope__in", ["national", "international"])),
+                name="client_scope_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='client',
-            constraint=models.CheckConstraint(condition=models.Q(('parent', models.F('pk')), _negated=True), name='client_not_own_parent'),
+            model_name="client",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("parent", models.F("pk")), _negated=True),
+                name="client_not_own_parent",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='client',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'active'), models.Q(('vat_number', ''), _negated=True)), fields=('vat_number',), name='client_unique_active_vat_number'),
+            model_name="client",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    ("status", "active"), models.Q(("vat_number", ""), _negated=True)
+                ),
+                fields=("vat_number",),
+                name="client_unique_active_vat_number",
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='client',
-            trigger=pgtrigger.compiler.Trigger(name='insert_insert', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "clients_clientevent" ("id", "industry", "legal_name", "name", "parent_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "scope", "status", "team_id", "vat_number") VALUES (NEW."id", NEW."industry", NEW."legal_name", NEW."name", NEW."parent_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."scope", NEW."status", NEW."team_id", NEW."vat_number"); RETURN NULL;', hash='419dde8a70d31541bb9c096554cb8c21df4b3d92', operation='INSERT', pgid='pgtrigger_insert_insert_a5391', table='clients_client', when='AFTER')),
+            model_name="client",
+            trigger=pgtrigger.compiler.Trigger(
+                name="insert_insert",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "clients_clientevent" ("id", "industry", "legal_name", "name", "parent_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "scope", "status", "team_id", "vat_number") VALUES (NEW."id", NEW."industry", NEW."legal_name", NEW."name", NEW."parent_id", _pgh_attach_context(), NOW(), \'insert\', NEW."id", NEW."scope", NEW."status", NEW."team_id", NEW."vat_number"); RETURN NULL;',
+                    hash="419dde8a70d31541bb9c096554cb8c21df4b3d92",
+                    operation="INSERT",
+                    pgid="pgtrigger_insert_insert_a5391",
+                    table="clients_client",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='client',
-            trigger=pgtrigger.compiler.Trigger(name='update_update', sql=pgtrigger.compiler.UpsertTriggerSql(condition='WHEN (OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."industry" IS DISTINCT FROM (NEW."industry") OR OLD."legal_name" IS DISTINCT FROM (NEW."legal_name") OR OLD."name" IS DISTINCT FROM (NEW."name") OR OLD."parent_id" IS DISTINCT FROM (NEW."parent_id") OR OLD."scope" IS DISTINCT FROM (NEW."scope") OR OLD."status" IS DISTINCT FROM (NEW."status") OR OLD."team_id" IS DISTINCT FROM (NEW."team_id") OR OLD."vat_number" IS DISTINCT FROM (NEW."vat_number"))', func='INSERT INTO "clients_clientevent" ("id", "industry", "legal_name", "name", "parent_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "scope", "status", "team_id", "vat_number") VALUES (NEW."id", NEW."industry", NEW."legal_name", NEW."name", NEW."parent_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."scope", NEW."status", NEW."team_id", NEW."vat_number"); RETURN NULL;', hash='7caaf63c10a2d5b5186a1f423be76f98b6caed96', operation='UPDATE', pgid='pgtrigger_update_update_757e7', table='clients_client', when='AFTER')),
+            model_name="client",
+            trigger=pgtrigger.compiler.Trigger(
+                name="update_update",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    condition='WHEN (OLD."id" IS DISTINCT FROM (NEW."id") OR OLD."industry" IS DISTINCT FROM (NEW."industry") OR OLD."legal_name" IS DISTINCT FROM (NEW."legal_name") OR OLD."name" IS DISTINCT FROM (NEW."name") OR OLD."parent_id" IS DISTINCT FROM (NEW."parent_id") OR OLD."scope" IS DISTINCT FROM (NEW."scope") OR OLD."status" IS DISTINCT FROM (NEW."status") OR OLD."team_id" IS DISTINCT FROM (NEW."team_id") OR OLD."vat_number" IS DISTINCT FROM (NEW."vat_number"))',
+                    func='INSERT INTO "clients_clientevent" ("id", "industry", "legal_name", "name", "parent_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "scope", "status", "team_id", "vat_number") VALUES (NEW."id", NEW."industry", NEW."legal_name", NEW."name", NEW."parent_id", _pgh_attach_context(), NOW(), \'update\', NEW."id", NEW."scope", NEW."status", NEW."team_id", NEW."vat_number"); RETURN NULL;',
+                    hash="7caaf63c10a2d5b5186a1f423be76f98b6caed96",
+                    operation="UPDATE",
+                    pgid="pgtrigger_update_update_757e7",
+                    table="clients_client",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='client',
-            trigger=pgtrigger.compiler.Trigger(name='delete_delete', sql=pgtrigger.compiler.UpsertTriggerSql(func='INSERT INTO "clients_clientevent" ("id", "industry", "legal_name", "name", "parent_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "scope", "status", "team_id", "vat_number") VALUES (OLD."id", OLD."industry", OLD."legal_name", OLD."name", OLD."parent_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."scope", OLD."status", OLD."team_id", OLD."vat_number"); RETURN NULL;', hash='c9da33f8260829f65d222cf14c9611182bd47de3', operation='DELETE', pgid='pgtrigger_delete_delete_f8895', table='clients_client', when='AFTER')),
+            model_name="client",
+            trigger=pgtrigger.compiler.Trigger(
+                name="delete_delete",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func='INSERT INTO "clients_clientevent" ("id", "industry", "legal_name", "name", "parent_id", "pgh_context_id", "pgh_created_at", "pgh_label", "pgh_obj_id", "scope", "status", "team_id", "vat_number") VALUES (OLD."id", OLD."industry", OLD."legal_name", OLD."name", OLD."parent_id", _pgh_attach_context(), NOW(), \'delete\', OLD."id", OLD."scope", OLD."status", OLD."team_id", OLD."vat_number"); RETURN NULL;',
+                    hash="c9da33f8260829f65d222cf14c9611182bd47de3",
+                    operation="DELETE",
+                    pgid="pgtrigger_delete_delete_f8895",
+                    table="clients_client",
+                    when="AFTER",
+                ),
+            ),
         ),
         pgtrigger.migrations.AddTrigger(
-            model_name='teamevent',
-            trigger=pgtrigger.compiler.Trigger(name='append_only', sql=pgtrigger.compiler.UpsertTriggerSql(func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;", hash='edcaebf1ddaac3ba2bbd2608aff027865e67730d', operation='UPDATE OR DELETE', pgid='pgtrigger_append_only_7a280', table='clients_teamevent', when='BEFORE')),
+            model_name="teamevent",
+            trigger=pgtrigger.compiler.Trigger(
+                name="append_only",
+                sql=pgtrigger.compiler.UpsertTriggerSql(
+                    func="RAISE EXCEPTION 'pgtrigger: Cannot update or delete rows from % table', TG_TABLE_NAME;",
+                    hash="edcaebf1ddaac3ba2bbd2608aff027865e67730d",
+                    operation="UPDATE OR DELETE",
+                    pgid="pgtrigger_append_only_7a280",
+                    table="clients_teamevent",
+                    when="BEFORE",
+                ),
+            ),
         ),
     ]

@@ -22,13 +22,41 @@ def test_it_uses_defaults_only_when_the_variable_is_absent() -> None:
     ("environ", "read", "message"),
     [
         ({}, lambda e: e.str("SECRET_KEY"), "Set the SECRET_KEY environment variable."),
-        ({"SECRET_KEY": " "}, lambda e: e.str("SECRET_KEY"), "SECRET_KEY environment variable is empty"),
-        ({"DEBUG": "maybe"}, lambda e: e.bool("DEBUG", default=False), "DEBUG='maybe' is not a boolean"),
-        ({"CONN_MAX_AGE": "ten"}, lambda e: e.int("CONN_MAX_AGE", 60), "CONN_MAX_AGE='ten' is not a whole"),
-        ({"CONN_MAX_AGE": "-1"}, lambda e: e.int("CONN_MAX_AGE", 60, minimum=0), "CONN_MAX_AGE=-1 must be"),
-        ({"DJANGO_ENV": "prod"}, lambda e: e.choice("DJANGO_ENV", ("development", "production"), "development"), "DJANGO_ENV='prod' must be one of"),
-        ({"DATABASE_URL": "mysql://x/y"}, lambda e: e.url("DATABASE_URL", ("postgres",)), "DATABASE_URL uses the scheme 'mysql'"),
-        ({"REDIS_URL": "localhost:6379"}, lambda e: e.url("REDIS_URL", ("redis",)), "REDIS_URL='localhost:6379' is not a URL"),
+        (
+            {"SECRET_KEY": " "},
+            lambda e: e.str("SECRET_KEY"),
+            "SECRET_KEY environment variable is empty",
+        ),
+        (
+            {"DEBUG": "maybe"},
+            lambda e: e.bool("DEBUG", default=False),
+            "DEBUG='maybe' is not a boolean",
+        ),
+        (
+            {"CONN_MAX_AGE": "ten"},
+            lambda e: e.int("CONN_MAX_AGE", 60),
+            "CONN_MAX_AGE='ten' is not a whole",
+        ),
+        (
+            {"CONN_MAX_AGE": "-1"},
+            lambda e: e.int("CONN_MAX_AGE", 60, minimum=0),
+            "CONN_MAX_AGE=-1 must be",
+        ),
+        (
+            {"DJANGO_ENV": "prod"},
+            lambda e: e.choice("DJANGO_ENV", ("development", "production"), "development"),
+            "DJANGO_ENV='prod' must be one of",
+        ),
+        (
+            {"DATABASE_URL": "mysql://x/y"},
+            lambda e: e.url("DATABASE_URL", ("postgres",)),
+            "DATABASE_URL uses the scheme 'mysql'",
+        ),
+        (
+            {"REDIS_URL": "localhost:6379"},
+            lambda e: e.url("REDIS_URL", ("redis",)),
+            "REDIS_URL='localhost:6379' is not a URL",
+        ),
     ],
 )
 def test_it_names_the_variable_when_a_value_is_bad(environ, read, message) -> None:
