@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.test import Client
+from django.template.loader import render_to_string
+from django.test import Client, RequestFactory
 from django.urls import reverse
 
 from accounts_crm.access import Role
+from tests.factories import PASSWORD
 
 TEMPLATES_DIR = Path(settings.BASE_DIR) / "templates"
 STATIC_DIR = Path(settings.BASE_DIR) / "static"
@@ -221,8 +223,6 @@ def test_it_renders_the_not_found_page_inside_the_layout(
 
 
 def test_it_renders_the_server_error_page_without_a_request() -> None:
-    from django.template.loader import render_to_string
-
     html = render_to_string("500.html")
     assert "<h1>" in html
     assert "{%" not in html
@@ -254,3 +254,33 @@ def test_it_finds_every_static_file_base_html_references() -> None:
     } <= set(paths)
     missing = [path for path in paths if not (STATIC_DIR / path).is_file()]
     assert missing == []
+
+
+def test_it_changes_the_password_through_the_form(
+    english: Client, login: Login, account_staff: User
+) -> None:
+    login(account_staff)
+    url = reverse("password_change")
+    assert h1(english.get(url)) == "Change password"
+
+    response = english.post(
+        url, {"old_password": "wrong", "new_password1": "x", "new_password2": "x"}
+    )
+    assert response.status_code == 200
+    assert 'class="form-control is-invalid"' in response.content.decode()
+
+    new = "a-much-Longer-passphrase-2026"
+    response = english.post(
+        url, {"old_password": PASSWORD, "new_password1": new, "new_password2": new}, follow=True
+    )
+    assert h1(response) == "Password changed"
+
+
+def test_it_renders_the_forbidden_page_inside_the_layout(
+    rf: RequestFactory, account_staff: User
+) -> None:
+    request = rf.get("/somewhere/")
+    request.user = account_staff
+    html = render_to_string("403.html", request=request)
+    assert "<h1>" in html
+    assert 'data-testid="nav"' in html
