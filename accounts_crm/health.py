@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
+from django.db import connection
 from django.utils import timezone
 from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
@@ -42,7 +43,11 @@ class Beat(HealthCheck):
     )
 
     def run(self) -> None:
-        beat = Heartbeat.objects.filter(source=Heartbeat.Source.BEAT).first()
+        try:
+            beat = Heartbeat.objects.filter(source=Heartbeat.Source.BEAT).first()
+        finally:
+            # Checks run in the view's worker threads; do not leave a connection open in one.
+            connection.close()
         if beat is None:
             raise ServiceUnavailable("No heartbeat from beat yet")
         age = timezone.now() - beat.last_seen

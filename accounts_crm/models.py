@@ -38,23 +38,33 @@ class Heartbeat(models.Model):
 
 
 # Audit of people and roles: who changed a user's details or role membership, and when.
-# Passwords and login times are left out: they are secrets or noise, not changes someone made.
+# Django's own tables are tracked through proxies of ours, so that the trigger migrations live in
+# this app and not in django.contrib.auth. Passwords and login times are left out: they are
+# secrets or noise, not changes someone made.
+class AuditedUser(User):
+    class Meta:
+        proxy = True
+
+
+class AuditedUserRole(User.groups.through):
+    class Meta:
+        proxy = True
+
+
 UserEvent = pghistory.create_event_model(
-    User,
+    AuditedUser,
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(),
     pghistory.DeleteEvent(),
     exclude=["password", "last_login"],
-    app_label="accounts_crm",
     model_name="UserEvent",
     abstract=False,
 )
 
 UserRoleEvent = pghistory.create_event_model(
-    User.groups.through,
+    AuditedUserRole,
     pghistory.InsertEvent("role.added"),
     pghistory.DeleteEvent("role.removed"),
-    app_label="accounts_crm",
     model_name="UserRoleEvent",
     obj_field=None,
     abstract=False,

@@ -299,9 +299,6 @@ LOGGING = {
 # Audit trail (django-pghistory): triggers record inserts, updates and deletes, bulk ones included,
 # with the user and URL of the request (HistoryMiddleware) as context. Events cannot be edited.
 PGHISTORY_APPEND_ONLY = True
-# Triggers on Django's own tables (users, role membership) have no migration of ours: install them
-# after every migrate.
-PGTRIGGER_INSTALL_ON_MIGRATE = True
 PGHISTORY_ADMIN_ALL_EVENTS = True
 
 # Access rules (accounts_crm/access.py): the function that answers "which clients does this person

@@ -10,6 +10,12 @@ from accounts_crm.access import Role
 from tests.factories import PASSWORD, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings) -> None:
+    """Real hashing is slow on purpose; tests need it to be correct, not slow."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def make_user(db: None) -> Callable[..., User]:
     def make(*roles: Role, **fields: object) -> User:

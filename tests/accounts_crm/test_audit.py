@@ -36,8 +36,8 @@ def test_it_catches_bulk_updates_and_deletes() -> None:
 
 
 def test_it_records_role_changes_and_not_passwords(account_staff) -> None:
-    account_staff.groups.add(Group.objects.get(name=Role.FINANCE))
-    account_staff.groups.remove(Group.objects.get(name=Role.ACCOUNT_STAFF))
+    account_staff.groups.add(Group.objects.get_or_create(name=Role.FINANCE)[0])
+    account_staff.groups.remove(Group.objects.get_or_create(name=Role.ACCOUNT_STAFF)[0])
     labels = list(
         UserRoleEvent.objects.filter(user_id=account_staff.pk)
         .order_by("pgh_id")
