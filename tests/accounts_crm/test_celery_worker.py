@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,13 +28,20 @@ def database_url_for_tests() -> str:
 
 
 @pytest.fixture
-def worker():
+def queue() -> str:
+    """A queue of this test's own, so that no stale message from another run reaches its worker."""
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def worker(queue: str):
     env = os.environ | {"DATABASE_URL": database_url_for_tests()}
     if settings.REDIS_URL:
         env["REDIS_URL"] = settings.REDIS_URL
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "accounts_crm", "worker",
-         "--pool", "solo", "--loglevel", "INFO", "--without-heartbeat", "--without-mingle"],
+         "--pool", "solo", "--loglevel", "INFO", "--without-heartbeat", "--without-mingle",
+         "--queues", f"{queue},{settings.CELERY_TASK_DEFAULT_QUEUE}"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     yield process
@@ -54,8 +62,8 @@ def wait_for(predicate, timeout: float = 60.0) -> bool:
     return False
 
 
-def test_it_runs_a_task_in_a_real_worker_through_the_broker(worker) -> None:
-    heartbeat.delay(source=Heartbeat.Source.WORKER)
+def test_it_runs_a_task_in_a_real_worker_through_the_broker(worker, queue) -> None:
+    heartbeat.apply_async(kwargs={"source": Heartbeat.Source.WORKER}, queue=queue)
 
     arrived = wait_for(lambda: Heartbeat.objects.filter(source="worker").exists())
 
@@ -65,18 +73,18 @@ def test_it_runs_a_task_in_a_real_worker_through_the_broker(worker) -> None:
     assert settings.REDIS_URL or settings.CELERY_BROKER_URL == "filesystem://"
 
 
-def test_it_enqueues_on_commit_only(worker) -> None:
+def test_it_enqueues_on_commit_only(worker, queue) -> None:
     from django.db import transaction
 
     def enqueue_then_fail() -> None:
         with transaction.atomic():
-            heartbeat.delay_on_commit(source=Heartbeat.Source.WORKER)
+            heartbeat.apply_async_on_commit(kwargs={"source": "worker"}, queue=queue)
             raise RuntimeError("rolled back: nothing may be sent")
 
     with pytest.raises(RuntimeError):
         enqueue_then_fail()
     with transaction.atomic():
-        heartbeat.delay_on_commit(source=Heartbeat.Source.BEAT)
+        heartbeat.apply_async_on_commit(kwargs={"source": "beat"}, queue=queue)
 
     assert wait_for(lambda: Heartbeat.objects.filter(source="beat").exists())
     assert not Heartbeat.objects.filter(source="worker").exists()

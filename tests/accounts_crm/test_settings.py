@@ -14,7 +14,8 @@ def run_check(extra_env: dict[str, str], *args: str) -> subprocess.CompletedProc
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"SECRET_KEY", "ALLOWED_HOSTS", "EMAIL_HOST", "DEBUG"}
+        if key
+        not in {"SECRET_KEY", "ALLOWED_HOSTS", "EMAIL_HOST", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     }
     # A database URL that is never connected to: `check` does not need the database.
     env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/accounts_crm")

@@ -1,6 +1,5 @@
 """Playwright on Debian's chromium (never a downloaded browser); skipped where it is missing."""
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,13 +15,15 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """One browser per test: Playwright's event loop must not outlive the test that needs it,
+    or every later test's ORM call would count as "called from an async context"."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    # Playwright's sync API keeps an event loop in this thread; Django's ORM calls made by the
-    # test itself (fixtures) are still synchronous and safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # While that loop runs, the ORM calls the test itself makes (factories) are still plain
+    # synchronous code. Only for browser tests, and undone after each.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
