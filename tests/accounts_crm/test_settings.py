@@ -61,3 +61,21 @@ def test_it_refuses_to_start_naming_the_bad_variable(change: dict, message: str)
     result = run_check(env)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+@pytest.mark.slow
+def test_it_logs_one_json_object_per_line_in_production() -> None:
+    import json
+
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/accounts_crm")
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c",
+         "import logging; logging.getLogger('accounts_crm').warning('invoice %s flagged', 7)"],
+        cwd=ROOT, env=env | PRODUCTION, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    record = json.loads(result.stderr.strip().splitlines()[-1])
+    assert record["level"] == "WARNING"
+    assert record["logger"] == "accounts_crm"
+    assert record["message"] == "invoice 7 flagged"
+    assert "time" in record
