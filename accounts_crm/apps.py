@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class AccountsCrmConfig(AppConfig):
     name = "accounts_crm"
     verbose_name = _("Accounts CRM")
+
+    def ready(self) -> None:
+        # Connects the login-time receiver that the session lifetime depends on, before any
+        # request has loaded the middleware (a test's force_login, a login from a command).
+        from accounts_crm import middleware  # noqa: F401
