@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.http import HttpRequest
-from django.urls import NoReverseMatch, resolve, reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -69,15 +69,6 @@ def nav_links(request: HttpRequest, roles: frozenset[Role]) -> list[NavLink]:
     return links
 
 
-def _language_switch_is_public() -> bool:
-    """Whether people who are not signed in may post to `set_language` (login page switch)."""
-    try:
-        view = resolve(reverse("set_language")).func
-    except NoReverseMatch:
-        return False
-    return not getattr(view, "login_required", True)
-
-
 def navigation(request: HttpRequest) -> dict[str, Any]:
     """The user's roles and navbar, for templates to show only what the role may use."""
     user = getattr(request, "user", None)
@@ -87,5 +78,4 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "user_role_labels": [role.label for role in Role if role in roles],
         "Role": Role,
         "nav_links": nav_links(request, roles),
-        "language_switch_public": _language_switch_is_public(),
     }

@@ -284,3 +284,12 @@ def test_it_renders_the_forbidden_page_inside_the_layout(
     html = render_to_string("403.html", request=request)
     assert "<h1>" in html
     assert 'data-testid="nav"' in html
+
+
+def test_it_lets_visitors_switch_language_on_the_login_page(client) -> None:
+    assert 'name="language" value="en"' in client.get("/accounts/login/").content.decode()
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/"
+    assert "<h1" in (page := client.get("/accounts/login/").content.decode())
+    assert "Sign in" in page
