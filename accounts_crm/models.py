@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pghistory
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -69,5 +69,3 @@ UserRoleEvent = pghistory.create_event_model(
     obj_field=None,
     abstract=False,
 )
-
-__all__ = ["Group", "Heartbeat", "TimeStampedModel", "UserEvent", "UserRoleEvent"]
