@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from clients.models import AccountTeamMember, Client, Team
+from clients.models import AccountPlan, AccountTeamMember, Activity, Client, Contact, Site, Team
 
 
 @admin.register(Team)
@@ -24,3 +24,38 @@ class ClientAdmin(admin.ModelAdmin):
     list_select_related = ["team", "parent"]
     autocomplete_fields = ["parent"]
     inlines = [AccountTeamMemberInline]
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "client", "job_title", "buying_role", "relationship_strength"]
+    list_filter = ["buying_role", "relationship_strength", "is_active"]
+    search_fields = ["first_name", "last_name", "email", "client__name"]
+    list_select_related = ["client"]
+    autocomplete_fields = ["client", "site", "reports_to"]
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ["name", "client", "kind", "city", "region", "country"]
+    list_filter = ["kind", "region", "country"]
+    search_fields = ["name", "city", "client__name"]
+    list_select_related = ["client"]
+    autocomplete_fields = ["client"]
+
+
+@admin.register(Activity)
+class ActivityAdmin(admin.ModelAdmin):
+    list_display = ["subject", "client", "kind", "occurred_at", "author"]
+    list_filter = ["kind"]
+    search_fields = ["subject", "client__name"]
+    list_select_related = ["client", "author"]
+    autocomplete_fields = ["client", "contacts"]
+
+
+@admin.register(AccountPlan)
+class AccountPlanAdmin(admin.ModelAdmin):
+    list_display = ["client", "year", "revenue_target", "currency"]
+    list_filter = ["year"]
+    search_fields = ["client__name"]
+    autocomplete_fields = ["client"]

@@ -1,4 +1,6 @@
-from accounts_crm.errors import DomainError
+from django.utils.translation import gettext_lazy as _
+
+from accounts_crm.errors import DomainError, NotAllowedError
 
 
 class ClientError(DomainError):
@@ -6,6 +8,10 @@ class ClientError(DomainError):
 
 
 class ClientHierarchyError(ClientError):
-    """The change would make a company its own ancestor."""
+    """The change would make a company its own ancestor, or a contact their own manager."""
 
-    code = "client_hierarchy_cycle"
+    code = "hierarchy_cycle"
+
+
+def not_allowed() -> NotAllowedError:
+    return NotAllowedError(str(_("Your role on this account does not allow this change.")))

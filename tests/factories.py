@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import factory
 from django.contrib.auth.models import Group, User
 
@@ -50,3 +52,43 @@ class AccountTeamMemberFactory(factory.django.DjangoModelFactory):
     client = factory.SubFactory(ClientFactory)
     user = factory.SubFactory(UserFactory, roles=[Role.ACCOUNT_STAFF])
     role = "nam"
+
+
+class SiteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "clients.Site"
+
+    client = factory.SubFactory(ClientFactory)
+    name = factory.Sequence(lambda n: f"Site {n}")
+    kind = "office"
+    city = "Milano"
+    region = "lombardia"
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "clients.Contact"
+
+    client = factory.SubFactory(ClientFactory)
+    first_name = factory.Faker("first_name", locale="it_IT")
+    last_name = factory.Faker("last_name", locale="it_IT")
+    email = factory.Sequence(lambda n: f"contact{n}@client.example")
+    buying_role = "user"
+
+
+class ActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "clients.Activity"
+
+    client = factory.SubFactory(ClientFactory)
+    author = factory.SubFactory(UserFactory, roles=[Role.ACCOUNT_STAFF])
+    subject = factory.Sequence(lambda n: f"Call {n}")
+
+
+class AccountPlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "clients.AccountPlan"
+
+    client = factory.SubFactory(ClientFactory)
+    year = 2026
+    revenue_target = Decimal("1500000.00")

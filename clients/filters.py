@@ -1,0 +1,137 @@
+"""FilterSets shared by the HTML lists and the API (one definition, same parameters)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.contrib.auth.models import User
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from clients.models import (
+    AccountPlan,
+    AccountTeamMember,
+    Activity,
+    Client,
+    Contact,
+    Region,
+    Site,
+    Team,
+)
+
+
+class ClientFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), label=_("Team"))
+    nam = django_filters.ModelChoiceFilter(
+        queryset=User.objects.filter(account_memberships__role="nam").distinct(),
+        method="filter_nam",
+        label=_("NAM"),
+    )
+    industry = django_filters.CharFilter(lookup_expr="iexact", label=_("Industry"))
+    tier = django_filters.ChoiceFilter(choices=Client.Tier.choices, label=_("Tier"))
+    status = django_filters.ChoiceFilter(choices=Client.Status.choices, label=_("Status"))
+    scope = django_filters.ChoiceFilter(choices=Client.Scope.choices, label=_("Scope"))
+    region = django_filters.ChoiceFilter(
+        choices=Region.choices, method="filter_region", label=_("Region")
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=(
+            ("name", "name"),
+            ("team__name", "team"),
+            ("nam_name", "nam"),
+            ("industry", "industry"),
+            ("tier", "tier"),
+            ("status", "status"),
+            ("city", "city"),
+        ),
+        label=_("Sort by"),
+    )
+
+    class Meta:
+        model = Client
+        fields = ["q", "team", "nam", "industry", "tier", "status", "scope", "region"]
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """Name, legal name, VAT number or city (billing address or any site)."""
+        value = value.strip()
+        if not value:
+            return queryset
+        in_site_city = Site.objects.filter(client=OuterRef("pk"), city__icontains=value)
+        return queryset.filter(
+            Q(name__icontains=value)
+            | Q(legal_name__icontains=value)
+            | Q(vat_number__icontains=value.replace(" ", "").upper().removeprefix("IT"))
+            | Q(city__icontains=value)
+            | Exists(in_site_city)
+        )
+
+    def filter_nam(self, queryset: QuerySet, name: str, value: User | None) -> QuerySet:
+        return queryset.filter(nam_id=value.pk) if value else queryset
+
+    def filter_region(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        """Billing address in the region, or a site there."""
+        if not value:
+            return queryset
+        site_there = Site.objects.filter(client=OuterRef("pk"), region=value)
+        return queryset.filter(Q(region=value) | Exists(site_there))
+
+
+class ClientChildFilter(django_filters.FilterSet):
+    """Base: every row under a client can be filtered by its client."""
+
+    client = django_filters.NumberFilter(field_name="client_id", label=_("Client"))
+
+
+class SiteFilter(ClientChildFilter):
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+
+    class Meta:
+        model = Site
+        fields = ["client", "kind", "region", "country"]
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(Q(name__icontains=value) | Q(city__icontains=value))
+
+
+class ContactFilter(ClientChildFilter):
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+
+    class Meta:
+        model = Contact
+        fields = ["client", "site", "buying_role", "relationship_strength", "is_active"]
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(
+            Q(first_name__icontains=value)
+            | Q(last_name__icontains=value)
+            | Q(email__icontains=value)
+            | Q(job_title__icontains=value)
+        )
+
+
+class AccountTeamMemberFilter(ClientChildFilter):
+    class Meta:
+        model = AccountTeamMember
+        fields = ["client", "user", "role", "work_base"]
+
+
+class ActivityFilter(ClientChildFilter):
+    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    next_step_due_before = django_filters.DateFilter(field_name="next_step_due", lookup_expr="lte")
+
+    class Meta:
+        model = Activity
+        fields = ["client", "kind", "author", "next_step_done"]
+
+
+class AccountPlanFilter(ClientChildFilter):
+    class Meta:
+        model = AccountPlan
+        fields = ["client", "year"]
+
+
+class TeamFilter(django_filters.FilterSet):
+    class Meta:
+        model = Team
+        fields = ["lead"]
