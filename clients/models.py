@@ -136,9 +136,12 @@ class Client(Address, TimeStampedModel):
         _("scope"), max_length=20, choices=Scope.choices, default=Scope.NATIONAL
     )
     industry = models.CharField(_("industry"), max_length=100, blank=True)
+    tier = models.CharField(_("tier"), max_length=20, choices=Tier.choices, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
     )
+    # Optimistic locking: client_update saves only if nobody else saved since this was read.
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     objects = ClientQuerySet.as_manager()
 
@@ -153,6 +156,10 @@ class Client(Address, TimeStampedModel):
             ),
             models.CheckConstraint(
                 condition=Q(scope__in=["national", "international"]), name="client_scope_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(tier__in=["", "strategic", "key", "developing"]),
+                name="client_tier_valid",
             ),
             models.CheckConstraint(
                 condition=~Q(parent=models.F("pk")), name="client_not_own_parent"
