@@ -169,6 +169,8 @@ class Client(Address, TimeStampedModel):
                 fields=["vat_number"],
                 condition=Q(status="active") & ~Q(vat_number=""),
                 name="client_unique_active_vat_number",
+                violation_error_message=_("An active client with this VAT number exists already."),
+                violation_error_code="unique",
             ),
         ]
 
@@ -278,6 +280,7 @@ class AccountTeamMember(TimeStampedModel):
                 fields=["client"],
                 condition=Q(role="nam", ends_on__isnull=True),
                 name="one_active_nam_per_client",
+                violation_error_message=_("This account already has a national account manager."),
             ),
         ]
         indexes = [
@@ -328,6 +331,7 @@ class Site(Address, TimeStampedModel):
                 fields=["client"],
                 condition=Q(kind="headquarters"),
                 name="one_headquarters_per_client",
+                violation_error_message=_("This client already has a headquarters."),
             ),
         ]
 
@@ -423,6 +427,7 @@ class Contact(TimeStampedModel):
                 fields=["client", "email"],
                 condition=~Q(email=""),
                 name="contact_unique_email_per_client",
+                violation_error_message=_("A contact of this client already has this e-mail."),
             ),
         ]
 
@@ -509,7 +514,11 @@ class AccountPlan(TimeStampedModel):
         verbose_name = _("account plan")
         verbose_name_plural = _("account plans")
         constraints = [
-            models.UniqueConstraint(fields=["client", "year"], name="one_account_plan_per_year"),
+            models.UniqueConstraint(
+                fields=["client", "year"],
+                name="one_account_plan_per_year",
+                violation_error_message=_("This client already has an account plan for this year."),
+            ),
             models.CheckConstraint(
                 condition=Q(revenue_target__gte=0), name="account_plan_target_not_negative"
             ),

@@ -12,12 +12,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.apps import apps
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from accounts_crm.access import AnyUser
 from accounts_crm.errors import ConcurrentEditError
@@ -32,30 +32,6 @@ from clients.models import (
     Site,
     Team,
 )
-
-# Messages for constraints a person can hit through a form or the API (the others are bugs).
-CONSTRAINT_MESSAGES = {
-    "client_unique_active_vat_number": (
-        "vat_number",
-        gettext_lazy("An active client with this VAT number exists already."),
-    ),
-    "one_active_nam_per_client": (
-        "role",
-        gettext_lazy("This account already has a national account manager."),
-    ),
-    "one_headquarters_per_client": (
-        "kind",
-        gettext_lazy("This client already has a headquarters."),
-    ),
-    "contact_unique_email_per_client": (
-        "email",
-        gettext_lazy("A contact of this client already has this e-mail."),
-    ),
-    "one_account_plan_per_year": (
-        "year",
-        gettext_lazy("This client already has an account plan for this year."),
-    ),
-}
 
 # One lock for every change to a hierarchy (group, org chart): two concurrent moves (A under B,
 # B under A) would each pass the cycle check alone and make a cycle together.
@@ -81,16 +57,26 @@ def _save[M: models.Model](instance: M, *, exclude: Iterable[str] = ()) -> M:
 
 @contextmanager
 def _constraint_messages() -> Iterator[None]:
-    """Run a write in a savepoint; a known violated constraint becomes a field message."""
+    """Run a write in a savepoint; a violated constraint becomes its model's message.
+
+    `full_clean()` catches most violations first; this covers the race where another
+    transaction commits the conflicting row between the check and the write.
+    """
     try:
         with transaction.atomic():
             yield
     except IntegrityError as error:
-        constraint = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
-        if constraint in CONSTRAINT_MESSAGES:
-            field, message = CONSTRAINT_MESSAGES[constraint]
-            raise ValidationError({field: message}, code=constraint) from error
-        raise
+        name = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+        constraint = next(
+            (c for model in apps.get_app_config("clients").get_models()
+             for c in model._meta.constraints if c.name == name),
+            None,
+        )  # fmt: skip
+        if constraint is None:
+            raise
+        fields = getattr(constraint, "fields", ())
+        key = fields[0] if constraint.violation_error_code == "unique" else NON_FIELD_ERRORS
+        raise ValidationError({key: constraint.get_violation_error_message()}, code=name) from error
 
 
 def _is_own_ancestor(field: models.ForeignKey, *, start_id: int, candidate_id: int) -> bool:
