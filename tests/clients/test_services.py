@@ -261,9 +261,12 @@ def test_it_turns_a_constraint_hit_in_a_race_into_the_same_message() -> None:
     """Between full_clean() and the INSERT another transaction may commit the same row."""
     plan = AccountPlanFactory()
     twin = type(plan)(client=plan.client, year=plan.year, revenue_target=1)
-    with pytest.raises(ValidationError, match="already has an account plan"):
-        with services._constraint_messages():  # what _save() wraps around save()
-            twin.save()
+    # _constraint_messages() is what _save() wraps around save().
+    with (
+        pytest.raises(ValidationError, match="already has an account plan"),
+        services._constraint_messages(),
+    ):
+        twin.save()
     client = ClientFactory(vat_number="04123450159")
     with pytest.raises(ValidationError) as error, services._constraint_messages():
         ClientFactory(vat_number=client.vat_number)
