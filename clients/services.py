@@ -191,6 +191,8 @@ def account_team_member_end(
     if not policies.can_manage_client(by, member.client):
         raise not_allowed()
     on = on or timezone.localdate()
+    if member.ends_on is not None and member.ends_on < on:
+        return  # ended already: moving its end date would rewrite the account team's history
     if member.starts_on >= on:
         member.delete()
         return
