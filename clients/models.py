@@ -529,3 +529,61 @@ class AccountPlan(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.client} {self.year}"
+
+
+# Imports -----------------------------------------------------------------------------------------
+# The import of clients, sites and contacts (clients/imports.py) keeps its state here: the
+# uploaded file, the per-row preview and the progress, so that the web process and the worker
+# that checks and applies it share them, and the person can leave the page and come back.
+
+
+class ImportJob(TimeStampedModel):
+    class Status(models.TextChoices):
+        CHECKING = "checking", _("Checking")
+        CHECKED = "checked", _("Ready to import")
+        APPLYING = "applying", _("Importing")
+        APPLIED = "applied", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="import_jobs",
+        verbose_name=_("uploaded by"),
+    )  # fmt: skip
+    file_name = models.CharField(_("file"), max_length=255)
+    # The uploaded file itself (at most 5 MB), emptied once it is imported.
+    content = models.BinaryField(_("content"), blank=True)
+    # What a CSV file (or an XLSX sheet not named after a kind) holds; blank: from its columns.
+    kind = models.CharField(_("kind"), max_length=20, blank=True)
+    # Messages are rendered by the worker in the language of the person who uploaded the file.
+    language = models.CharField(_("language"), max_length=10)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.CHECKING
+    )
+    progress_done = models.PositiveIntegerField(_("rows done"), default=0)
+    progress_total = models.PositiveIntegerField(_("rows"), default=0)
+    # Per row: sheet, line, kind, label, action (create/update/error) and messages.
+    rows = models.JSONField(_("rows"), default=list, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["checking", "checked", "applying", "applied", "failed"]),
+                name="import_job_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=["", "clients", "sites", "contacts"]),
+                name="import_job_kind_valid",
+            ),
+        ]
+        indexes = [
+            # Serves the upload page's "your recent imports".
+            models.Index(fields=["created_by", "-created_at"], name="import_job_user_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.file_name
