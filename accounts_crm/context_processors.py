@@ -27,6 +27,8 @@ class NavEntry:
 NAV_ENTRIES: tuple[NavEntry, ...] = (
     NavEntry(_("Home"), "home"),
     NavEntry(_("Clients"), "clients:client_list"),
+    NavEntry(_("My accounts"), "clients:my_accounts", frozenset({Role.ACCOUNT_STAFF})),
+    NavEntry(_("My team's accounts"), "clients:team_accounts", frozenset({Role.TEAM_LEAD})),
     NavEntry(
         _("Orders"),
         "orders:order_list",
@@ -63,10 +65,16 @@ def nav_links(request: HttpRequest, roles: frozenset[Role]) -> list[NavLink]:
             url = reverse(entry.url_name)
         except NoReverseMatch:
             continue
-        # "/" would otherwise be the prefix of every page.
-        active = request.path == url or (url != "/" and request.path.startswith(url))
-        links.append(NavLink(entry.label, url, active))
-    return links
+        links.append(NavLink(entry.label, url, active=False))
+    # The longest matching URL is the active entry: on /clients/mine/ that is "My accounts",
+    # not "Clients" too. "/" would otherwise be the prefix of every page.
+    matches = [
+        link.url
+        for link in links
+        if request.path == link.url or (link.url != "/" and request.path.startswith(link.url))
+    ]
+    current = max(matches, key=len, default=None)
+    return [NavLink(link.label, link.url, link.url == current) for link in links]
 
 
 def navigation(request: HttpRequest) -> dict[str, Any]:

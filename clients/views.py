@@ -1,0 +1,630 @@
+"""HTML pages for clients and what hangs off them: parse with a form, call a service or selector.
+
+Access: a client the person may not see is a 404 (the selectors start from `visible_to`); an
+action their role does not allow on a client they see is a 403 (clients/policies.py, checked
+again by the services). htmx requests get a partial of the same template as the page.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.models import User
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Model, QuerySet
+from django.forms import BaseForm
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.http import content_disposition_header
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts_crm.access import get_visible_or_404
+from accounts_crm.audit import audit_trail
+from accounts_crm.errors import DomainError, NotAllowedError
+from clients import policies, selectors, services
+from clients.filters import ClientFilter
+from clients.forms import (
+    AccountPlanForm,
+    AccountTeamMemberEndForm,
+    AccountTeamMemberForm,
+    ActivityForm,
+    ClientForm,
+    ContactForm,
+    QuickActivityForm,
+    SiteForm,
+)
+from clients.models import AccountPlan, AccountTeamMember, Activity, Client, Contact, Site, Team
+
+PAGE_SIZE = 25
+HISTORY_LIMIT = 50
+# Buying roles whose missing relationship is a risk to the account (stakeholder map).
+KEY_BUYING_ROLES = (Contact.BuyingRole.DECISION_MAKER, Contact.BuyingRole.ECONOMIC_BUYER)
+WEAK_RELATIONSHIP = Contact.Strength.WEAK
+
+
+# Sections of the client page --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClientSection:
+    """One section of the client page: an anchor, a title and a template included in place.
+
+    Later apps (orders, projects, billing) add theirs with `CLIENT_SECTIONS.append(...)` from
+    their AppConfig.ready(); a `context` callable adds what their template needs, in a fixed
+    number of queries.
+    """
+
+    slug: str
+    title: str | Promise
+    template: str
+    context: Callable[[HttpRequest, Client], dict[str, Any]] | None = None
+
+
+CLIENT_SECTIONS: list[ClientSection] = [
+    ClientSection("activities", gettext_lazy("Activities"), "clients/_section_activities.html"),
+    ClientSection("account-team", gettext_lazy("Account team"), "clients/_section_team.html"),
+    ClientSection("contacts", gettext_lazy("Contacts"), "clients/_section_contacts.html"),
+    ClientSection(
+        "stakeholders", gettext_lazy("Stakeholder map"), "clients/_section_stakeholders.html"
+    ),
+    ClientSection("sites", gettext_lazy("Sites"), "clients/_section_sites.html"),
+    ClientSection("plans", gettext_lazy("Account plans"), "clients/_section_plans.html"),
+    ClientSection("history", gettext_lazy("History"), "clients/_section_history.html"),
+]
+
+
+# Helpers -------------------------------------------------------------------------------------
+
+
+def _saved(form: BaseForm, service: Callable[..., Any], **kwargs: Any) -> bool:
+    """Run a service; what it refuses becomes a form error (or a 403). True when it saved."""
+    try:
+        service(**kwargs)
+    except NotAllowedError as error:
+        raise PermissionDenied(error.message) from error
+    except ValidationError as error:
+        for field, messages_ in error.update_error_dict({}).items():
+            form.add_error(field if field in form.fields else None, messages_)
+        return False
+    except DomainError as error:
+        form.add_error(None, error.message)
+        return False
+    return True
+
+
+def _posted(request: HttpRequest) -> Any:
+    """The POST data on a POST (even an empty one, which `request.POST or None` would miss)."""
+    return request.POST if request.method == "POST" else None
+
+
+def _client(request: HttpRequest, pk: int) -> Client:
+    """A client the person sees (else 404), with its team, for forms and policy checks."""
+    return get_visible_or_404(selectors.client_list(user=request.user), request.user, pk=pk)
+
+
+def _child[M: Model](request: HttpRequest, model: type[M], client: Client, pk: int) -> M:
+    """A site/contact/activity/plan/member of this client that the person sees, else 404."""
+    row = get_object_or_404(
+        selectors.child_list(model, user=request.user).filter(client=client), pk=pk
+    )
+    row.client = client  # the policy checks read the client's team, already loaded
+    return row
+
+
+def _require(allowed: bool) -> None:
+    if not allowed:
+        raise PermissionDenied
+
+
+def _back_to(client: Client, section: str) -> str:
+    return f"{reverse('clients:client_detail', args=[client.pk])}#{section}"
+
+
+def _form_page(
+    request: HttpRequest,
+    form: BaseForm,
+    *,
+    title: str,
+    client: Client | None = None,
+    back: str,
+    delete_url: str | None = None,
+) -> HttpResponse:
+    context = {"form": form, "title": title, "client": client, "back": back}
+    return render(request, "clients/object_form.html", context | {"delete_url": delete_url})
+
+
+def _is_htmx_partial(request: HttpRequest) -> bool:
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request
+
+
+# Lists ---------------------------------------------------------------------------------------
+
+SORTABLE_COLUMNS = [
+    ("name", gettext_lazy("Name")),
+    ("nam", gettext_lazy("NAM")),
+    ("team", gettext_lazy("Team")),
+    ("city", gettext_lazy("City")),
+    ("status", gettext_lazy("Status")),
+    ("tier", gettext_lazy("Tier")),
+]
+CSV_COLUMNS = [
+    gettext_lazy("Name"),
+    gettext_lazy("Legal name"),
+    gettext_lazy("VAT number"),
+    gettext_lazy("City"),
+    gettext_lazy("Team"),
+    gettext_lazy("NAM"),
+    gettext_lazy("Parent company"),
+    gettext_lazy("Subsidiaries"),
+    gettext_lazy("Status"),
+    gettext_lazy("Tier"),
+]
+
+
+def _client_filter(request: HttpRequest, queryset: QuerySet[Client]) -> ClientFilter:
+    """The shared FilterSet, with team and NAM choices limited to what the person sees."""
+    filterset = ClientFilter(request.GET, queryset=queryset, request=request)
+    visible = Client.objects.visible_to(request.user)
+    fields = filterset.form.fields
+    fields["team"].queryset = Team.objects.filter(clients__in=visible).distinct()
+    fields["nam"].queryset = (
+        User.objects.filter(
+            account_memberships__role="nam",
+            account_memberships__ends_on__isnull=True,
+            account_memberships__client__in=visible,
+        )
+        .distinct()
+        .order_by("last_name", "first_name")
+    )
+    fields["nam"].label_from_instance = lambda user: user.get_full_name() or user.get_username()
+    return filterset
+
+
+def _sort_columns(current: str) -> list[dict[str, Any]]:
+    columns = []
+    for key, label in SORTABLE_COLUMNS:
+        direction = "asc" if current == key else "desc" if current == f"-{key}" else None
+        columns.append(
+            {
+                "key": key,
+                "label": label,
+                "direction": direction,
+                "next": f"-{key}" if direction == "asc" else key,
+            }
+        )
+    return columns
+
+
+def _client_list_page(
+    request: HttpRequest, queryset: QuerySet[Client], *, title: str, empty: str
+) -> HttpResponse:
+    filterset = _client_filter(request, queryset)
+    # A unique last key keeps pages stable when the chosen column has ties.
+    clients = filterset.qs
+    clients = clients.order_by(*clients.query.order_by, "pk")
+    if request.GET.get("format") == "csv":
+        return _client_csv(clients)
+    page = Paginator(clients, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "title": title,
+        "empty": empty,
+        "filter": filterset,
+        "page": page,
+        "columns": _sort_columns(request.GET.get("ordering", "")),
+        "can_create": policies.can_create_client(request.user),
+    }
+    template = "clients/client_list.html"
+    response = render(
+        request, f"{template}#results" if _is_htmx_partial(request) else template, context
+    )
+    response["Vary"] = "HX-Request"
+    return response
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _client_csv(clients: QuerySet[Client]) -> StreamingHttpResponse:
+    """The filtered list as CSV, streamed: the export of a large book does not sit in memory."""
+    writer = csv.writer(_Echo())
+
+    def rows() -> Iterator[str]:
+        yield writer.writerow([str(label) for label in CSV_COLUMNS])
+        for client in clients.iterator(chunk_size=500):
+            yield writer.writerow(
+                [
+                    client.name,
+                    client.legal_name,
+                    client.vat_number,
+                    client.city,
+                    client.team.name,
+                    client.nam_name or "",
+                    client.parent.name if client.parent else "",
+                    client.subsidiary_count,
+                    client.get_status_display(),
+                    client.get_tier_display(),
+                ]
+            )
+
+    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, "clients.csv")
+    return response
+
+
+@require_GET
+def client_list(request: HttpRequest) -> HttpResponse:
+    return _client_list_page(
+        request,
+        selectors.client_list(user=request.user),
+        title=_("Clients"),
+        empty=_("No client matches these filters."),
+    )
+
+
+@require_GET
+def my_accounts(request: HttpRequest) -> HttpResponse:
+    return _client_list_page(
+        request,
+        selectors.my_accounts(user=request.user),
+        title=_("My accounts"),
+        empty=_("You are not on the account team of any client matching these filters."),
+    )
+
+
+@require_GET
+def team_accounts(request: HttpRequest) -> HttpResponse:
+    return _client_list_page(
+        request,
+        selectors.team_accounts(user=request.user),
+        title=_("My team's accounts"),
+        empty=_("No client of the teams you lead matches these filters."),
+    )
+
+
+# Client page ---------------------------------------------------------------------------------
+
+
+def _coverage_gaps(roots: list[selectors.StakeholderNode]) -> list[Contact]:
+    """Decision makers and economic buyers we have a weak relationship with, or none."""
+    gaps, stack = [], list(roots)
+    while stack:
+        node = stack.pop()
+        stack.extend(node.reports)
+        contact = node.contact
+        if (
+            contact.buying_role in KEY_BUYING_ROLES
+            and contact.relationship_strength <= WEAK_RELATIONSHIP
+        ):
+            contact.coverage_gap = True
+            gaps.append(contact)
+    return sorted(gaps, key=lambda contact: (contact.last_name, contact.first_name))
+
+
+def _history(client: Client) -> list[Any]:
+    """The client's audit trail with field names and authors resolved (two queries)."""
+    events = list(audit_trail(client)[:HISTORY_LIMIT])
+    user_ids = {(event.pgh_context or {}).get("user") for event in events} - {None}
+    authors = {user.pk: user for user in User.objects.filter(pk__in=user_ids)}
+    for event in events:
+        event.author = authors.get((event.pgh_context or {}).get("user"))
+        event.changes = [
+            _field_change(name, values) for name, values in sorted((event.pgh_diff or {}).items())
+        ]
+    return events
+
+
+def _field_change(name: str, values: list[Any]) -> dict[str, Any]:
+    try:
+        field = Client._meta.get_field(name.removesuffix("_id"))
+    except FieldDoesNotExist:  # a column dropped since the event was written
+        return {"label": name, "old": values[0], "new": values[1]}
+    choices = dict(field.flatchoices) if field.choices else {}
+    return {
+        "label": field.verbose_name,
+        "old": choices.get(values[0], values[0]),
+        "new": choices.get(values[1], values[1]),
+    }
+
+
+def _activities_context(
+    request: HttpRequest, client: Client, log_form: QuickActivityForm | None = None
+) -> dict[str, Any]:
+    can_work = policies.can_work_on_client(request.user, client)
+    if log_form is None and can_work:
+        log_form = QuickActivityForm(instance=Activity(client=client), auto_id="log_%s")
+    return {
+        "client": client,
+        "can_work": can_work,
+        "log_form": log_form,
+        "timeline": selectors.activity_timeline(user=request.user, client=client),
+    }
+
+
+def _detail_context(
+    request: HttpRequest, client: Client, log_form: QuickActivityForm | None = None
+) -> dict[str, Any]:
+    user = request.user
+    stakeholders = selectors.stakeholder_map(user=user, client=client)
+    context = _activities_context(request, client, log_form) | {
+        "can_manage": policies.can_manage_client(user, client),
+        "can_delete": policies.can_delete_client(user),
+        "group": selectors.client_group_tree(user=user, client=client),
+        "stakeholders": stakeholders,
+        "coverage_gaps": _coverage_gaps(stakeholders),
+        "buying_roles": Contact.BuyingRole.choices,
+        "history": _history(client),
+        "end_member_form": AccountTeamMemberEndForm(),
+        "sections": CLIENT_SECTIONS,
+    }
+    for section in CLIENT_SECTIONS:
+        if section.context is not None:
+            context |= section.context(request, client)
+    return context
+
+
+@require_GET
+def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    client = selectors.client_detail(user=request.user, pk=pk)
+    return render(request, "clients/client_detail.html", _detail_context(request, client))
+
+
+@require_POST
+def activity_log(request: HttpRequest, pk: int) -> HttpResponse:
+    """The two-click activity form: htmx swaps the activities section, or POST + redirect."""
+    client = _client(request, pk)
+    _require(policies.can_work_on_client(request.user, client))
+    activity = Activity(client=client, author=request.user)
+    form = QuickActivityForm(request.POST, instance=activity, auto_id="log_%s")
+    saved = form.is_valid() and _saved(
+        form,
+        services.activity_log,
+        by=request.user,
+        activity=form.instance,
+        contacts=form.cleaned_data["contacts"],
+    )
+    if saved:
+        messages.success(request, _("Activity logged: %(subject)s") % {"subject": activity})
+        if not _is_htmx_partial(request):
+            return redirect(_back_to(client, "activities"))
+        form = None
+    if _is_htmx_partial(request):
+        context = _activities_context(request, client, form) | {"oob_messages": True}
+        return render(request, "clients/_section_activities.html#activities", context)
+    client = selectors.client_detail(user=request.user, pk=pk)
+    return render(request, "clients/client_detail.html", _detail_context(request, client, form))
+
+
+# Client create / edit / delete -------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def client_create(request: HttpRequest) -> HttpResponse:
+    _require(policies.can_create_client(request.user))
+    form = ClientForm(_posted(request), user=request.user)
+    if form.is_valid() and _saved(
+        form, services.client_create, by=request.user, client=form.instance
+    ):
+        messages.success(request, _("Client %(client)s created.") % {"client": form.instance})
+        return redirect("clients:client_detail", pk=form.instance.pk)
+    return _form_page(request, form, title=_("New client"), back=reverse("clients:client_list"))
+
+
+@require_http_methods(["GET", "POST"])
+def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    client = _client(request, pk)
+    _require(policies.can_manage_client(request.user, client))
+    form = ClientForm(_posted(request), instance=client, user=request.user)
+    if form.is_valid() and _saved(
+        form,
+        services.client_update,
+        by=request.user,
+        client=form.instance,
+        version=form.cleaned_data["version"] or 0,
+    ):
+        messages.success(request, _("Changes to %(client)s saved.") % {"client": client})
+        return redirect("clients:client_detail", pk=client.pk)
+    return _form_page(
+        request,
+        form,
+        title=_("Edit %(client)s") % {"client": client},
+        client=client,
+        back=_back_to(client, "top"),
+        delete_url=reverse("clients:client_delete", args=[client.pk])
+        if policies.can_delete_client(request.user)
+        else None,
+    )
+
+
+def _delete_page(
+    request: HttpRequest, *, client: Client, row: Model, back: str, delete: Callable[[], None]
+) -> HttpResponse:
+    """Confirm on GET; on POST delete, or show why it cannot be deleted."""
+    error = None
+    if request.method == "POST":
+        try:
+            delete()
+        except NotAllowedError as exc:
+            raise PermissionDenied(exc.message) from exc
+        except (ValidationError, DomainError) as exc:
+            error = exc.messages[0] if isinstance(exc, ValidationError) else exc.message
+        else:
+            messages.success(request, _("%(object)s deleted.") % {"object": row})
+            return redirect(back)
+    context = {"client": client, "object": row, "back": back, "error": error}
+    return render(request, "clients/confirm_delete.html", context, status=400 if error else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def client_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    client = _client(request, pk)
+    _require(policies.can_delete_client(request.user))
+    return _delete_page(
+        request,
+        client=client,
+        row=client,
+        back=reverse("clients:client_list"),
+        delete=lambda: services.client_delete(by=request.user, client=client),
+    )
+
+
+# Sites, contacts, activities, plans --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChildKind:
+    """How one kind of row under a client is edited: its form, service, policy and section."""
+
+    name: str  # URL names: <name>_create, <name>_edit, <name>_delete
+    model: type[Model]
+    form: type[BaseForm]
+    section: str
+    new_title: str | Promise
+    manage: bool  # needs can_manage_client (else can_work_on_client)
+
+    def allowed(self, request: HttpRequest, client: Client) -> bool:
+        check = policies.can_manage_client if self.manage else policies.can_work_on_client
+        return check(request.user, client)
+
+    def save(self, request: HttpRequest, form: BaseForm) -> bool:
+        row, by = form.instance, request.user
+        if isinstance(row, Site):
+            return _saved(form, services.site_save, by=by, site=row)
+        if isinstance(row, Contact):
+            return _saved(form, services.contact_save, by=by, contact=row)
+        if isinstance(row, Activity):
+            contacts = form.cleaned_data["contacts"]
+            return _saved(form, services.activity_log, by=by, activity=row, contacts=contacts)
+        return _saved(form, services.account_plan_save, by=by, plan=row)
+
+
+CHILDREN = {
+    "sites": ChildKind("site", Site, SiteForm, "sites", gettext_lazy("New site"), manage=False),
+    "contacts": ChildKind(
+        "contact", Contact, ContactForm, "contacts", gettext_lazy("New contact"), manage=False
+    ),
+    "activities": ChildKind(
+        "activity", Activity, ActivityForm, "activities", gettext_lazy("New activity"), False
+    ),
+    "plans": ChildKind(
+        "plan", AccountPlan, AccountPlanForm, "plans", gettext_lazy("New account plan"), True
+    ),
+}
+
+
+@require_http_methods(["GET", "POST"])
+def child_edit(
+    request: HttpRequest, pk: int, kind: str, child_pk: int | None = None
+) -> HttpResponse:
+    """Create (no `child_pk`) or edit a site, contact, activity or account plan of a client."""
+    spec, client = CHILDREN[kind], _client(request, pk)
+    _require(spec.allowed(request, client))
+    if child_pk is None:
+        row = spec.model(client=client)
+        if isinstance(row, Activity):
+            row.author = request.user
+    else:
+        row = _child(request, spec.model, client, child_pk)
+    form = spec.form(_posted(request), instance=row)
+    if form.is_valid() and spec.save(request, form):
+        messages.success(request, _("%(object)s saved.") % {"object": row})
+        return redirect(_back_to(client, spec.section))
+    delete_url = (
+        reverse(f"clients:{spec.name}_delete", args=[client.pk, row.pk]) if row.pk else None
+    )
+    title = str(spec.new_title) if row.pk is None else _("Edit %(object)s") % {"object": row}
+    return _form_page(
+        request,
+        form,
+        title=title,
+        client=client,
+        back=_back_to(client, spec.section),
+        delete_url=delete_url,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def child_delete(request: HttpRequest, pk: int, kind: str, child_pk: int) -> HttpResponse:
+    spec, client = CHILDREN[kind], _client(request, pk)
+    row = _child(request, spec.model, client, child_pk)
+    _require(spec.allowed(request, client))
+    return _delete_page(
+        request,
+        client=client,
+        row=row,
+        back=_back_to(client, spec.section),
+        delete=lambda: services.child_delete(by=request.user, row=row),
+    )
+
+
+# Account team ------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def member_add(request: HttpRequest, pk: int) -> HttpResponse:
+    client = _client(request, pk)
+    _require(policies.can_manage_client(request.user, client))
+    form = AccountTeamMemberForm(_posted(request), instance=AccountTeamMember(client=client))
+    if form.is_valid() and _saved(
+        form, services.account_team_member_add, by=request.user, member=form.instance
+    ):
+        messages.success(
+            request, _("%(member)s joined the account team.") % {"member": _person(form.instance)}
+        )
+        return redirect(_back_to(client, "account-team"))
+    return _form_page(
+        request,
+        form,
+        title=_("Add someone to the account team"),
+        client=client,
+        back=_back_to(client, "account-team"),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def member_end(request: HttpRequest, pk: int, member_pk: int) -> HttpResponse:
+    client = _client(request, pk)
+    # Only a current member can leave; an ended membership is history, not a row to act on.
+    member = get_object_or_404(
+        selectors.child_list(AccountTeamMember, user=request.user)
+        .active()
+        .filter(client=client)
+        .select_related("user"),
+        pk=member_pk,
+    )
+    member.client = client
+    _require(policies.can_manage_client(request.user, client))
+    form = AccountTeamMemberEndForm(_posted(request))
+    if form.is_valid() and _saved(
+        form,
+        services.account_team_member_end,
+        by=request.user,
+        member=member,
+        on=form.cleaned_data["on"],
+    ):
+        messages.success(
+            request, _("%(member)s left the account team.") % {"member": _person(member)}
+        )
+        return redirect(_back_to(client, "account-team"))
+    return _form_page(
+        request,
+        form,
+        title=_("%(member)s leaves the account team") % {"member": _person(member)},
+        client=client,
+        back=_back_to(client, "account-team"),
+    )
+
+
+def _person(member: AccountTeamMember) -> str:
+    return member.user.get_full_name() or member.user.get_username()
