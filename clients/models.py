@@ -164,6 +164,10 @@ class Client(Address, TimeStampedModel):
             models.CheckConstraint(
                 condition=~Q(parent=models.F("pk")), name="client_not_own_parent"
             ),
+            models.CheckConstraint(
+                condition=Q(sdi_code="") | Q(sdi_code__regex=r"^[A-Z0-9]{7}$"),
+                name="client_sdi_code_format",
+            ),
             # Two active clients with one VAT number are one company entered twice.
             models.UniqueConstraint(
                 fields=["vat_number"],

@@ -59,3 +59,13 @@ def test_it_refuses_a_membership_that_ends_before_it_starts() -> None:
         AccountTeamMemberFactory(
             starts_on=datetime.date(2026, 5, 1), ends_on=datetime.date(2026, 4, 30)
         )
+
+
+def test_it_refuses_a_malformed_sdi_code_even_past_validation() -> None:
+    with violates("client_sdi_code_format"), transaction.atomic():
+        ClientFactory(sdi_code="abc")
+
+
+def test_it_refuses_an_unknown_tier() -> None:
+    with violates("client_tier_valid"), transaction.atomic():
+        ClientFactory(tier="platinum")
