@@ -34,6 +34,7 @@ import logging
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -590,7 +591,9 @@ class _Run:
                 .order_by(Case(When(status="active", then=Value(0)), default=Value(1)), "-pk")
                 .first()
             )
-        if client is None:
+        if client is not None:
+            self.clients[f"vat:{vat}"] = client  # the next rows of this client ask again
+        else:
             raise _RowError(
                 [
                     _("%(column)s: none of your clients has the VAT number %(vat)s.")
@@ -725,7 +728,8 @@ def _run(
     try:
         with (
             translation.override(job.language),
-            audit_context(user=job.created_by_id, import_job=job.pk),
+            # The dry run's writes are rolled back: no audit context to attach to them.
+            audit_context(user=job.created_by_id, import_job=job.pk) if commit else nullcontext(),
             transaction.atomic(),
         ):
             run = _Run(by=job.created_by, progress=progress)

@@ -16,15 +16,23 @@ from clients import imports
 # Lost connections and the like; anything else is a bug or bad data and will not get better.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 MAX_RETRIES = 3
+# A 5000-row file takes a minute or two to check (every row through full_clean and the services);
+# the default task limit is sized for short jobs.
+TIME_LIMIT = 15 * 60
+LIMITS = {"time_limit": TIME_LIMIT, "soft_time_limit": TIME_LIMIT - 30}
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+@shared_task(
+    bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES, **LIMITS
+)
 def import_check(self: Task, job_id: int) -> None:
     """Dry-run every row of an uploaded import, for its preview."""
     _run(self, imports.import_job_check, job_id)
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES)
+@shared_task(
+    bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=MAX_RETRIES, **LIMITS
+)
 def import_apply(self: Task, job_id: int) -> None:
     """Write the valid rows of a checked import in one transaction, or nothing."""
     _run(self, imports.import_job_apply, job_id)
