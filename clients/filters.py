@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
+from typing import Any
+
 import django_filters
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_filters.fields import IsoDateTimeField
 
 from clients.models import (
     AccountPlan,
@@ -17,6 +23,27 @@ from clients.models import (
     Site,
     Team,
 )
+
+
+class UTCIsoDateTimeField(IsoDateTimeField):
+    """ISO 8601 with an offset, compared in UTC.
+
+    Python accepts offsets up to 24 hours, PostgreSQL only up to 16: "2026-01-01T00:00+20:00"
+    would be a database error instead of a valid moment.
+    """
+
+    def to_python(self, value: Any) -> datetime.datetime | None:
+        moment = super().to_python(value)
+        if moment is None or timezone.is_naive(moment):
+            return moment
+        try:
+            return moment.astimezone(datetime.UTC)
+        except OverflowError:  # year 1 minus an offset
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class UTCIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UTCIsoDateTimeField
 
 
 class ClientFilter(django_filters.FilterSet):
@@ -116,8 +143,8 @@ class AccountTeamMemberFilter(ClientChildFilter):
 
 
 class ActivityFilter(ClientChildFilter):
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = UTCIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = UTCIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
     next_step_due_before = django_filters.DateFilter(field_name="next_step_due", lookup_expr="lte")
 
     class Meta:
