@@ -13,14 +13,17 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django.db.models import Manager
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.views import defaults
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import exceptions, permissions, serializers, status
 from rest_framework.request import Request
@@ -126,6 +129,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: a URL under /api/ that matches no endpoint answers in the one error shape.
+
+    (`/api/v1/clients/abc/` never reaches DRF: the router only routes ids.) Pages keep
+    Django's HTML 404.
+    """
+    if request.path.startswith("/api/"):
+        return JsonResponse(error_body(exceptions.NotFound()), status=404)
+    return defaults.page_not_found(request, exception)
+
+
 class ErrorSerializer(serializers.Serializer):
     """The body of every 4xx answer."""
 
@@ -157,6 +171,8 @@ class ApiSchema(AutoSchema):
         }
         if self._path_has_parameters():
             errors["404"] = _("No such row, or one you may not see.")
+        elif self.method == "GET" and self._is_list_view():
+            errors["404"] = _("No such page.")
         for code, description in errors.items():
             if code not in responses:
                 body = self._get_response_for_code(ErrorSerializer, code, direction=direction)
@@ -192,6 +208,28 @@ class VisibleRelatedFieldsMixin:
             if isinstance(queryset, AccessQuerySet):
                 relation.queryset = queryset.visible_to(user) if user else queryset.none()
         return fields
+
+
+class UTCDateTimeField(serializers.DateTimeField):
+    """Moments in UTC (`...Z`), in and out.
+
+    In local time, a date before the 1890s carries Rome's mean time offset, +00:49:56, which
+    RFC 3339 (and so the schema's `date-time`) cannot write; offsets are also normalised before
+    they reach PostgreSQL, which refuses more than 16 hours.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("default_timezone", datetime.UTC)
+        super().__init__(*args, **kwargs)
+
+
+class ModelSerializer(VisibleRelatedFieldsMixin, serializers.ModelSerializer):
+    """Base of every API model serializer: visible related ids only, moments in UTC."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: UTCDateTimeField,
+    }
 
 
 # Permissions and viewsets ------------------------------------------------------------------------

@@ -33,3 +33,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]
+
+# API URLs that match no endpoint answer JSON in the API's error shape; pages keep the HTML 404.
+handler404 = "accounts_crm.api.page_not_found"

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts_crm.access import Role
-from accounts_crm.api import CharAnnotation, IntegerAnnotation, VisibleRelatedFieldsMixin
+from accounts_crm.api import CharAnnotation, IntegerAnnotation, ModelSerializer
 from clients.models import AccountPlan, AccountTeamMember, Activity, Client, Contact, Site, Team
 
 
@@ -28,7 +28,7 @@ class StaffField(serializers.PrimaryKeyRelatedField):
         return staff_users()
 
 
-class ClientSerializer(VisibleRelatedFieldsMixin, serializers.ModelSerializer):
+class ClientSerializer(ModelSerializer):
     # Optimistic locking: send back the version you read; a stale one answers 409.
     version = serializers.IntegerField(
         min_value=1,
@@ -84,7 +84,7 @@ class ClientSerializer(VisibleRelatedFieldsMixin, serializers.ModelSerializer):
         return attrs
 
 
-class SiteSerializer(VisibleRelatedFieldsMixin, serializers.ModelSerializer):
+class SiteSerializer(ModelSerializer):
     class Meta:
         model = Site
         fields = [
@@ -104,7 +104,7 @@ class SiteSerializer(VisibleRelatedFieldsMixin, serializers.ModelSerializer):
         validators: list[Any] = []
 
 
-class ContactSerializer(VisibleRelatedFieldsMixin, serializers.ModelSerializer):
+class ContactSerializer(ModelSerializer):
     class Meta:
         model = Contact
         fields = [
@@ -127,7 +127,7 @@ class ContactSerializer(VisibleRelatedFieldsMixin, serializers.ModelSerializer):
         validators: list[Any] = []
 
 
-class AccountTeamMemberSerializer(VisibleRelatedFieldsMixin, serializers.ModelSerializer):
+class AccountTeamMemberSerializer(ModelSerializer):
     user = StaffField()
 
     class Meta:
@@ -146,7 +146,7 @@ class AccountTeamMemberSerializer(VisibleRelatedFieldsMixin, serializers.ModelSe
         validators: list[Any] = []
 
 
-class ActivitySerializer(VisibleRelatedFieldsMixin, serializers.ModelSerializer):
+class ActivitySerializer(ModelSerializer):
     class Meta:
         model = Activity
         fields = [
@@ -168,7 +168,7 @@ class ActivitySerializer(VisibleRelatedFieldsMixin, serializers.ModelSerializer)
         extra_kwargs = {"contacts": {"required": False}}
 
 
-class AccountPlanSerializer(VisibleRelatedFieldsMixin, serializers.ModelSerializer):
+class AccountPlanSerializer(ModelSerializer):
     class Meta:
         model = AccountPlan
         fields = [
@@ -186,7 +186,7 @@ class AccountPlanSerializer(VisibleRelatedFieldsMixin, serializers.ModelSerializ
         validators: list[Any] = []
 
 
-class TeamSerializer(serializers.ModelSerializer):
+class TeamSerializer(ModelSerializer):
     lead = StaffField()
     members = StaffField(many=True, required=False)
     member_count = IntegerAnnotation()
