@@ -88,9 +88,9 @@ def make_book() -> Book:
     )
 
 
-def api_as(user: User | None) -> APIClient:
+def api_as(user: User | None, language: str = "en") -> APIClient:
     """An API client sending `Authorization: Token ...` (or nothing, for anonymous)."""
-    api = APIClient()
+    api = APIClient(HTTP_ACCEPT_LANGUAGE=language)
     if user is not None:
         token, _ = Token.objects.get_or_create(user=user)
         api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")

@@ -61,7 +61,9 @@ def test_it_lets_a_team_lead_create_a_client_for_their_team(book: Book) -> None:
     body = response.json()
     created = Client.objects.get(pk=body["id"])
     assert created.parent == book.a.client
-    assert created.vat_number == payload["vat_number"].removeprefix("IT ")  # normalised by the model
+    assert created.vat_number == payload["vat_number"].removeprefix(
+        "IT "
+    )  # normalised by the model
     assert body["version"] == 1
     assert body["subsidiary_count"] == 0
 
@@ -265,6 +267,28 @@ def test_it_refuses_a_due_date_without_a_next_step(book: Book) -> None:
     assert Activity.objects.count() == 2
 
 
+def test_it_filters_activities_by_moments_with_any_offset(book: Book) -> None:
+    api = api_as(book.a.nam)
+    # +20:00 is a valid ISO 8601 offset that PostgreSQL refuses: compared in UTC instead.
+    found = api.get("/api/v1/activities/", {"occurred_after": "2000-01-01T00:00:00+20:00"})
+    assert [a["id"] for a in found.json()["results"]] == [book.a.activity.pk]
+    later = api.get("/api/v1/activities/", {"occurred_after": "2999-01-01T00:00:00-20:00"})
+    assert later.json()["results"] == []
+    overflow = api.get("/api/v1/activities/", {"occurred_before": "0001-01-01T00:00:00+05:00"})
+    assert_error(overflow, 400, "invalid", {"occurred_before"})
+
+
+def test_it_writes_moments_in_utc_even_before_time_zones(book: Book) -> None:
+    # In Rome's local time of 1850 the offset is +00:49:56, which RFC 3339 cannot write.
+    response = api_as(book.a.nam).patch(
+        f"/api/v1/activities/{book.a.activity.pk}/",
+        {"occurred_at": "1850-03-01T12:00:00+01:00"},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["occurred_at"] == "1850-03-01T11:00:00Z"
+
+
 def test_it_keeps_one_account_plan_per_year(book: Book) -> None:
     api = api_as(book.a.nam)
     payload = {"client": book.a.client.pk, "year": 2027, "revenue_target": "300000.00"}
@@ -429,6 +453,18 @@ def test_it_answers_401_with_a_token_challenge_to_anonymous_calls() -> None:
     response = api_as(None).get("/api/v1/clients/")
     assert_error(response, 401, "not_authenticated")
     assert response["WWW-Authenticate"] == "Token"
+
+
+def test_it_answers_errors_in_the_callers_language(book: Book) -> None:
+    url = f"/api/v1/clients/{book.b.client.pk}/"
+    assert api_as(book.a.nam, "en").get(url).json()["message"] == "Not found."
+    assert api_as(book.a.nam, "it").get(url).json()["message"] == "Non trovato."
+
+
+def test_it_answers_json_for_an_api_url_that_matches_no_endpoint(book: Book) -> None:
+    response = api_as(book.a.nam).get("/api/v1/clients/not-an-id/")
+    assert_error(response, 404, "not_found", set())
+    assert response["Content-Type"] == "application/json"
 
 
 def test_it_accepts_the_browser_session_too(book: Book, login) -> None:
