@@ -5,7 +5,12 @@ later issue adds is fuzzed by this test without touching it. It runs as a NAM an
 (read-only on clients), against a small book committed to the test database. Detail URLs of
 resources the book has rows for point at a real row, so updates and deletes get past the 404.
 
-Bounded and reproducible: few examples per operation, derandomized Hypothesis.
+Bounded and reproducible: few examples per operation, derandomized Hypothesis, no shrinking.
+
+One pytest test per caller loops over the operations itself instead of using
+`schemathesis.pytest.from_fixture(...).parametrize()`: that loader (schemathesis 4.32) sets
+`request.node._nodeid`, which pytest 9 no longer has, and it is the only way to load a schema
+that needs the test database (the token) at test time.
 """
 
 from __future__ import annotations
