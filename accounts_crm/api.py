@@ -23,6 +23,7 @@ from django.db import models
 from django.db.models import Manager
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import defaults
 from drf_spectacular.openapi import AutoSchema
 from rest_framework import exceptions, permissions, serializers, status
@@ -245,7 +246,7 @@ class PolicyPermission(permissions.IsAuthenticated):
     403 before a body is parsed, so a read-only user never learns about validation rules.
     """
 
-    message = _("Your role on this account does not allow this change.")
+    message = gettext_lazy("Your role on this account does not allow this change.")
     code = NotAllowedError.code
 
     def has_permission(self, request: Request, view: Any) -> bool:

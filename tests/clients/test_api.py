@@ -459,6 +459,11 @@ def test_it_answers_errors_in_the_callers_language(book: Book) -> None:
     url = f"/api/v1/clients/{book.b.client.pk}/"
     assert api_as(book.a.nam, "en").get(url).json()["message"] == "Not found."
     assert api_as(book.a.nam, "it").get(url).json()["message"] == "Non trovato."
+    team = f"/api/v1/teams/{book.a.team.pk}/"
+    refused = api_as(book.a.nam, "en").patch(team, {"name": "X"}, format="json")
+    assert refused.json()["message"] == "Your role on this account does not allow this change."
+    refused = api_as(book.a.nam, "it").patch(team, {"name": "X"}, format="json")
+    assert refused.json()["message"] != "Your role on this account does not allow this change."
 
 
 def test_it_answers_json_for_an_api_url_that_matches_no_endpoint(book: Book) -> None:
