@@ -17,7 +17,8 @@ from django.db.models import (
     Value,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Concat
+from django.db.models.functions import Coalesce, Concat
+from pghistory.models import Events
 
 from accounts_crm.access import AnyUser, get_visible_or_404
 from clients.models import AccountPlan, AccountTeamMember, Activity, Client, Contact, Site, Team
@@ -52,7 +53,18 @@ def client_list(*, user: AnyUser) -> QuerySet[Client]:
                     full_name=Concat("user__first_name", Value(" "), "user__last_name")
                 ).values("full_name")[:1]
             ),
-            subsidiary_count=Count("subsidiaries", distinct=True),
+            # Only the subsidiaries the user may see: totals never count hidden rows.
+            subsidiary_count=Coalesce(
+                Subquery(
+                    Client.objects.visible_to(user)
+                    .filter(parent=OuterRef("pk"))
+                    .order_by()
+                    .values("parent")
+                    .annotate(count=Count("pk"))
+                    .values("count")
+                ),
+                0,
+            ),
         )
         .order_by("name", "pk")
     )
@@ -138,6 +150,17 @@ def client_detail(*, user: AnyUser, pk: int) -> Client:
         Prefetch("subsidiaries", queryset=Client.objects.visible_to(user).order_by("name")),
     )
     return get_visible_or_404(queryset, user, pk=pk)
+
+
+def client_history(*, client: Client) -> QuerySet:
+    """Audit events of the client and of what hangs off it (sites, contacts, account team,
+    activities, plans), newest first. Events of other companies that merely point at this one
+    (a subsidiary's change of parent) are left out: they belong to that company's history."""
+    return (
+        Events.objects.references(client)
+        .filter(~Q(pgh_obj_model="clients.Client") | Q(pgh_obj_id=str(client.pk)))
+        .order_by("-pgh_created_at", "-pgh_id")
+    )
 
 
 def activity_timeline(*, user: AnyUser, client: Client, limit: int = 50) -> QuerySet[Activity]:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
@@ -28,7 +29,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts_crm.access import get_visible_or_404
-from accounts_crm.audit import audit_trail
 from accounts_crm.errors import DomainError, NotAllowedError
 from clients import policies, selectors, services
 from clients.filters import ClientFilter
@@ -313,21 +313,24 @@ def _coverage_gaps(roots: list[selectors.StakeholderNode]) -> list[Contact]:
 
 
 def _history(client: Client) -> list[Any]:
-    """The client's audit trail with field names and authors resolved (two queries)."""
-    events = list(audit_trail(client)[:HISTORY_LIMIT])
+    """The account's audit trail with models, field names and authors resolved (two queries)."""
+    events = list(selectors.client_history(client=client)[:HISTORY_LIMIT])
     user_ids = {(event.pgh_context or {}).get("user") for event in events} - {None}
     authors = {user.pk: user for user in User.objects.filter(pk__in=user_ids)}
     for event in events:
         event.author = authors.get((event.pgh_context or {}).get("user"))
+        model = apps.get_model(event.pgh_obj_model)
+        event.subject = model._meta.verbose_name
         event.changes = [
-            _field_change(name, values) for name, values in sorted((event.pgh_diff or {}).items())
+            _field_change(model, name, values)
+            for name, values in sorted((event.pgh_diff or {}).items())
         ]
     return events
 
 
-def _field_change(name: str, values: list[Any]) -> dict[str, Any]:
+def _field_change(model: type[Model], name: str, values: list[Any]) -> dict[str, Any]:
     try:
-        field = Client._meta.get_field(name.removesuffix("_id"))
+        field = model._meta.get_field(name.removesuffix("_id"))
     except FieldDoesNotExist:  # a column dropped since the event was written
         return {"label": name, "old": values[0], "new": values[1]}
     choices = dict(field.flatchoices) if field.choices else {}

@@ -102,3 +102,29 @@ def test_it_filters_by_nam_and_sorts_by_nam(admin_user) -> None:
     assert filtered(admin_user, nam=str(giulia.pk)) == {"A"}
     ordered = ClientFilter({"ordering": "nam"}, queryset=client_list(user=admin_user)).qs
     assert [c.name for c in ordered] == ["A", "B"]
+
+
+def test_it_counts_only_the_subsidiaries_the_person_may_see() -> None:
+    head = ClientFactory(name="Holding")
+    ClientFactory(parent=head)
+    ClientFactory(parent=head)
+    nam = AccountTeamMemberFactory(client=head).user
+    AccountTeamMemberFactory(client=head.subsidiaries.first(), user=nam, role="sales")
+    row = client_list(user=nam).get(pk=head.pk)
+    assert row.subsidiary_count == 1
+
+
+def test_it_gathers_the_accounts_history_but_not_other_companies() -> None:
+    from clients.selectors import client_history
+
+    head = ClientFactory(name="Holding")
+    contact = ContactFactory(client=head, job_title="CFO")
+    contact.job_title = "CEO"
+    contact.save()
+    ClientFactory(name="Subsidiary", parent=head)  # its insert points at head, but is its own
+    ClientFactory(name="Elsewhere")
+
+    events = list(client_history(client=head))
+    assert {e.pgh_obj_model for e in events} == {"clients.Client", "clients.Contact"}
+    assert {e.pgh_obj_id for e in events if e.pgh_obj_model == "clients.Client"} == {str(head.pk)}
+    assert events[0].pgh_diff == {"job_title": ["CFO", "CEO"]}
