@@ -184,7 +184,7 @@ def _read_csv(content: bytes) -> Table:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ImportFileError(
-            _("The file is not UTF-8 text. In Excel, save it as \u201cCSV UTF-8\u201d.")
+            _("The file is not UTF-8 text. In Excel, save it as “CSV UTF-8”.")
         ) from None
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
