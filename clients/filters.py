@@ -46,6 +46,14 @@ class UTCIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = UTCIsoDateTimeField
 
 
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """Sorts by the chosen columns, then by id, so that rows that tie keep their page."""
+
+    def filter(self, qs: QuerySet, value: list[str] | None) -> QuerySet:
+        qs = super().filter(qs, value)
+        return qs.order_by(*qs.query.order_by, "pk") if value else qs
+
+
 class ClientFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     team = django_filters.ModelChoiceFilter(queryset=Team.objects.all(), label=_("Team"))
@@ -61,7 +69,7 @@ class ClientFilter(django_filters.FilterSet):
     region = django_filters.ChoiceFilter(
         choices=Region.choices, method="filter_region", label=_("Region")
     )
-    ordering = django_filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=(
             ("name", "name"),
             ("team__name", "team"),
@@ -121,6 +129,8 @@ class SiteFilter(ClientChildFilter):
 
 
 class ContactFilter(ClientChildFilter):
+    # Ids, not choices: a choice filter would tell an id that exists elsewhere from a missing one.
+    site = django_filters.NumberFilter(field_name="site_id", label=_("Site"))
     q = django_filters.CharFilter(method="search", label=_("Search"))
 
     class Meta:
@@ -137,12 +147,15 @@ class ContactFilter(ClientChildFilter):
 
 
 class AccountTeamMemberFilter(ClientChildFilter):
+    user = django_filters.NumberFilter(field_name="user_id", label=_("Person"))
+
     class Meta:
         model = AccountTeamMember
         fields = ["client", "user", "role", "work_base"]
 
 
 class ActivityFilter(ClientChildFilter):
+    author = django_filters.NumberFilter(field_name="author_id", label=_("Author"))
     occurred_after = UTCIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     occurred_before = UTCIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
     next_step_due_before = django_filters.DateFilter(field_name="next_step_due", lookup_expr="lte")

@@ -60,7 +60,8 @@ def validate_tax_code(value: str) -> None:
 
 
 def validate_sdi_code(value: str) -> None:
-    if value and not SDI_CODE.match(value):
+    # Case does not matter to people; Client.clean() stores it upper-case.
+    if value and not SDI_CODE.match(value.strip().upper()):
         raise ValidationError(
             _("The SDI recipient code has exactly 7 letters or digits (e.g. M5UXCR1)."),
             code="invalid_sdi_code",

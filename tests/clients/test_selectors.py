@@ -128,3 +128,22 @@ def test_it_gathers_the_accounts_history_but_not_other_companies() -> None:
     assert {e.pgh_obj_model for e in events} == {"clients.Client", "clients.Contact"}
     assert {e.pgh_obj_id for e in events if e.pgh_obj_model == "clients.Client"} == {str(head.pk)}
     assert events[0].pgh_diff == {"job_title": ["CFO", "CEO"]}
+
+
+def test_it_answers_a_foreign_id_filter_like_a_missing_one(admin_user) -> None:
+    from clients.filters import ContactFilter
+    from clients.models import Contact
+
+    nam = AccountTeamMemberFactory().user
+    foreign_site = SiteFactory()
+    for site_id in (foreign_site.pk, 987654):
+        f = ContactFilter({"site": str(site_id)}, queryset=Contact.objects.visible_to(nam))
+        assert f.is_valid()
+        assert list(f.qs) == []
+
+
+def test_it_keeps_rows_that_tie_in_a_stable_order(admin_user) -> None:
+    for _ in range(3):
+        ClientFactory(name="Same")
+    ordered = ClientFilter({"ordering": "name"}, queryset=client_list(user=admin_user)).qs
+    assert [c.pk for c in ordered] == sorted(c.pk for c in ordered)
