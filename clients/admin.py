@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from clients.models import AccountPlan, AccountTeamMember, Activity, Client, Contact, Site, Team
+from clients.models import (
+    AccountPlan,
+    AccountTeamMember,
+    Activity,
+    Client,
+    Contact,
+    ImportJob,
+    Site,
+    Team,
+)
 
 
 @admin.register(Team)
@@ -59,3 +68,19 @@ class AccountPlanAdmin(admin.ModelAdmin):
     list_filter = ["year"]
     search_fields = ["client__name"]
     autocomplete_fields = ["client"]
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """Read-only: jobs are made and run by the import pages, support staff only look."""
+
+    list_display = ["file_name", "kind", "status", "progress_done", "progress_total", "created_by"]
+    list_filter = ["status", "kind"]
+    exclude = ["content"]
+    list_select_related = ["created_by"]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts_crm.access import get_visible_or_404
+from accounts_crm.access import Role, get_visible_or_404, has_role
 from accounts_crm.errors import DomainError, NotAllowedError
 from clients import policies, selectors, services
 from clients.filters import ClientFilter
@@ -42,6 +42,7 @@ from clients.forms import (
     QuickActivityForm,
     SiteForm,
 )
+from clients.import_views import IMPORTERS
 from clients.models import AccountPlan, AccountTeamMember, Activity, Client, Contact, Site, Team
 
 PAGE_SIZE = 25
@@ -222,6 +223,7 @@ def _client_list_page(
         "page": page,
         "columns": _sort_columns(request.GET.get("ordering", "")),
         "can_create": policies.can_create_client(request.user),
+        "can_import": has_role(request.user, Role.ADMIN, *IMPORTERS),
     }
     template = "clients/client_list.html"
     response = render(

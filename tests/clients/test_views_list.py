@@ -264,3 +264,12 @@ def test_it_runs_as_many_queries_for_40_rows_as_for_2(
     add_clients(19)
     many = count_queries(lead_client, url, stream=stream)
     assert few == many
+
+
+@pytest.mark.django_db
+def test_it_offers_the_import_to_importers_only(login, team_lead, finance, client) -> None:
+    login(team_lead)
+    assert "/clients/import/" in client.get("/clients/").content.decode()
+    client.logout()
+    login(finance)
+    assert "/clients/import/" not in client.get("/clients/").content.decode()
