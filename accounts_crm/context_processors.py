@@ -29,6 +29,7 @@ NAV_ENTRIES: tuple[NavEntry, ...] = (
     NavEntry(_("Clients"), "clients:client_list"),
     NavEntry(_("My accounts"), "clients:my_accounts", frozenset({Role.ACCOUNT_STAFF})),
     NavEntry(_("My team's accounts"), "clients:team_accounts", frozenset({Role.TEAM_LEAD})),
+    NavEntry(_("Teams"), "clients:team_list", frozenset({Role.TEAM_LEAD, Role.ADMIN})),
     NavEntry(
         _("Orders"),
         "orders:order_list",

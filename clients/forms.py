@@ -129,6 +129,28 @@ class AccountTeamMemberForm(forms.ModelForm):
         )
 
 
+class TeamForm(forms.ModelForm):
+    class Meta:
+        model = Team
+        fields = ["name", "lead", "members"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # People who use the product; a deactivated or role-less account leads or joins nothing.
+        people = (
+            User.objects.filter(is_active=True, groups__name__in=Role.values)
+            .distinct()
+            .order_by("last_name", "first_name", "username")
+        )
+        for name in ("lead", "members"):
+            self.fields[name].queryset = people
+            self.fields[name].label_from_instance = _person_label
+
+
+def _person_label(user: User) -> str:
+    return user.get_full_name() or user.get_username()
+
+
 class AccountTeamMemberEndForm(forms.Form):
     on = forms.DateField(
         label=_("Leaves the team on"),

@@ -7,6 +7,7 @@ row the person already sees. Views show buttons from them, services enforce them
 - The account's team lead and its NAM manage the account: master data, account team, plans.
 - Everyone on the active account team works on it: sites, contacts, activities.
 - Creating a client: admin, or a team lead for a team they lead. Deleting one: admin.
+- Creating or changing a team: admin (everyone signed in may read teams).
 """
 
 from __future__ import annotations
@@ -59,4 +60,9 @@ def can_create_client(user: AnyUser, team: Team | None = None) -> bool:
 
 
 def can_delete_client(user: AnyUser) -> bool:
+    return is_admin(user)
+
+
+def can_manage_teams(user: AnyUser) -> bool:
+    """Teams decide who sees which clients, so only an admin creates or changes them."""
     return is_admin(user)

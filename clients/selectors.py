@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import (
     Count,
@@ -18,6 +19,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Concat
+from django.shortcuts import get_object_or_404
 from pghistory.models import Events
 
 from accounts_crm.access import AnyUser, get_visible_or_404
@@ -206,3 +208,36 @@ def team_list(*, user: AnyUser) -> QuerySet[Team]:
     if not user.is_authenticated:
         return Team.objects.none()
     return Team.objects.select_related("lead").annotate(member_count=Count("members"))
+
+
+def team_book(*, user: AnyUser) -> QuerySet[Team]:
+    """Teams with how many of their clients `user` may see; hidden clients are never counted.
+
+    A subquery rather than a join: joining clients and members would multiply both counts.
+    """
+    visible_clients = (
+        Client.objects.visible_to(user)
+        .filter(team=OuterRef("pk"))
+        .order_by()
+        .values("team")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return (
+        team_list(user=user)
+        .annotate(client_count=Coalesce(Subquery(visible_clients), 0))
+        .order_by("name")
+    )
+
+
+def team_detail(*, user: AnyUser, pk: int) -> Team:
+    """One team with its lead and members (by name); 404 when it does not exist."""
+    members = User.objects.order_by("last_name", "first_name", "username")
+    return get_object_or_404(
+        team_list(user=user).prefetch_related(Prefetch("members", queryset=members)), pk=pk
+    )
+
+
+def team_clients(*, user: AnyUser, team: Team) -> QuerySet[Client]:
+    """The team's clients that `user` may see, with what a list row shows."""
+    return client_list(user=user).filter(team=team)

@@ -36,6 +36,10 @@ urlpatterns = [
     path("<int:pk>/activities/log/", views.activity_log, name="activity_log"),
     path("<int:pk>/account-team/new/", views.member_add, name="member_add"),
     path("<int:pk>/account-team/<int:member_pk>/end/", views.member_end, name="member_end"),
+    path("teams/", views.team_list, name="team_list"),
+    path("teams/new/", views.team_edit, name="team_create"),
+    path("teams/<int:pk>/", views.team_detail, name="team_detail"),
+    path("teams/<int:pk>/edit/", views.team_edit, name="team_edit"),
     *(url for kind in views.CHILDREN for url in _child_urls(kind)),
     # Import of clients, sites and contacts from CSV/XLSX (clients/import_urls.py).
     path("import/", include("clients.import_urls")),

@@ -41,6 +41,7 @@ from clients.forms import (
     ContactForm,
     QuickActivityForm,
     SiteForm,
+    TeamForm,
 )
 from clients.import_views import IMPORTERS
 from clients.models import AccountPlan, AccountTeamMember, Activity, Client, Contact, Site, Team
@@ -138,9 +139,12 @@ def _form_page(
     client: Client | None = None,
     back: str,
     delete_url: str | None = None,
+    breadcrumbs: list[tuple[str, str]] | None = None,
 ) -> HttpResponse:
+    """The shared form page; `breadcrumbs` (label, url) replace the clients trail above it."""
     context = {"form": form, "title": title, "client": client, "back": back}
-    return render(request, "clients/object_form.html", context | {"delete_url": delete_url})
+    context |= {"delete_url": delete_url, "breadcrumbs": breadcrumbs}
+    return render(request, "clients/object_form.html", context)
 
 
 def _is_htmx_partial(request: HttpRequest) -> bool:
@@ -633,3 +637,47 @@ def member_end(request: HttpRequest, pk: int, member_pk: int) -> HttpResponse:
 
 def _person(member: AccountTeamMember) -> str:
     return member.user.get_full_name() or member.user.get_username()
+
+
+# Teams ---------------------------------------------------------------------------------------
+
+
+@require_GET
+def team_list(request: HttpRequest) -> HttpResponse:
+    context = {
+        "teams": selectors.team_book(user=request.user),
+        "can_manage_teams": policies.can_manage_teams(request.user),
+    }
+    return render(request, "clients/team_list.html", context)
+
+
+@require_GET
+def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    team = selectors.team_detail(user=request.user, pk=pk)
+    context = {
+        "team": team,
+        "clients": selectors.team_clients(user=request.user, team=team),
+        "can_manage_teams": policies.can_manage_teams(request.user),
+    }
+    return render(request, "clients/team_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def team_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Create (no `pk`) or edit a team: name, lead and members."""
+    team = Team() if pk is None else selectors.team_detail(user=request.user, pk=pk)
+    _require(policies.can_manage_teams(request.user))
+    # Read before the form is bound: a rejected rename must not show in the title or trail.
+    crumbs = [(_("Teams"), reverse("clients:team_list"))]
+    if pk is None:
+        title, back = _("New team"), reverse("clients:team_list")
+    else:
+        title, back = _("Edit %(team)s") % {"team": team}, reverse("clients:team_detail", args=[pk])
+        crumbs.append((team.name, back))
+    form = TeamForm(_posted(request), instance=team)
+    if form.is_valid() and _saved(
+        form, services.team_save, by=request.user, team=team, members=form.cleaned_data["members"]
+    ):
+        messages.success(request, _("Team %(team)s saved.") % {"team": team})
+        return redirect("clients:team_detail", pk=team.pk)
+    return _form_page(request, form, title=title, back=back, breadcrumbs=crumbs)
