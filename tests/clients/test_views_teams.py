@@ -210,3 +210,11 @@ def test_it_sends_anonymous_visitors_to_the_login_page(english, team, path) -> N
     response = english.get("/clients/teams/" + path.format(pk=team.pk))
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/?next=")
+
+
+def test_it_speaks_italian(client, login, admin_user, team) -> None:
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "it"
+    login(admin_user)
+    html = client.get("/clients/teams/").content.decode()
+    assert "Nuovo team" in html
+    assert "Clienti che vedi" in html
