@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 import factory
@@ -92,3 +93,66 @@ class AccountPlanFactory(factory.django.DjangoModelFactory):
     client = factory.SubFactory(ClientFactory)
     year = 2026
     revenue_target = Decimal("1500000.00")
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.Product"
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:04d}")
+    name = factory.Sequence(lambda n: f"Product {n}")
+    family = "Hardware"
+    list_price = Decimal("100.00")
+
+
+class ContractFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.Contract"
+
+    client = factory.SubFactory(ClientFactory)
+    number = factory.Sequence(lambda n: f"CTR-{n:04d}")
+    status = "active"
+    starts_on = factory.LazyFunction(lambda: datetime.date(2026, 1, 1))
+    ends_on = factory.LazyFunction(lambda: datetime.date(2027, 12, 31))
+    default_discount = Decimal("10.00")
+
+
+class ContractPriceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.ContractPrice"
+
+    contract = factory.SubFactory(ContractFactory)
+    product = factory.SubFactory(ProductFactory)
+    unit_price = Decimal("80.00")
+    valid_from = factory.LazyFunction(lambda: datetime.date(2026, 1, 1))
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.Order"
+
+    number = factory.Sequence(lambda n: f"ORD-T-{n:05d}")
+    client = factory.SubFactory(ClientFactory)
+    order_date = factory.LazyFunction(lambda: datetime.date(2026, 6, 1))
+    owner = factory.SubFactory(UserFactory, roles=[Role.ACCOUNT_STAFF])
+
+
+class OrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.OrderLine"
+
+    order = factory.SubFactory(OrderFactory)
+    product = factory.SubFactory(ProductFactory)
+    quantity = Decimal("1")
+    unit_price = Decimal("100.00")
+    vat_rate = Decimal("22.00")
+
+
+class OpportunityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.Opportunity"
+
+    client = factory.SubFactory(ClientFactory)
+    title = factory.Sequence(lambda n: f"Opportunity {n}")
+    value = Decimal("50000.00")
+    owner = factory.SubFactory(UserFactory, roles=[Role.ACCOUNT_STAFF])
