@@ -118,6 +118,16 @@ def _descends_from(client: Client, ancestor_id: int) -> bool:
         return bool(cursor.fetchone()[0])
 
 
+# Catalogue -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def product_save(*, by: AnyUser, product: Product) -> Product:
+    if not policies.can_manage_catalogue(by):
+        raise not_allowed()
+    return _save(product)
+
+
 # Contracts -----------------------------------------------------------------------------------
 
 
@@ -384,6 +394,14 @@ def opportunity_save(
     if products is not None:
         opportunity.products.set(products)
     return opportunity
+
+
+@transaction.atomic
+def opportunity_delete(*, by: AnyUser, opportunity: Opportunity) -> None:
+    """Delete an opportunity; one already won keeps its order (the link is SET_NULL)."""
+    if not policies.can_take_orders(by, opportunity.client):
+        raise not_allowed()
+    opportunity.delete()
 
 
 @transaction.atomic
