@@ -259,6 +259,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name ("kind", "status") get their model's name.
+    "ENUM_NAME_OVERRIDES": {
+        "ProductKindEnum": "orders.models.Product.Kind",
+        "ContractStatusEnum": "orders.models.Contract.Status",
+        "OrderKindEnum": "orders.models.Order.Kind",
+        "OrderStatusEnum": "orders.models.Order.Status",
+    },
 }
 
 # Security ----------------------------------------------------------------------------------------

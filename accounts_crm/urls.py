@@ -9,6 +9,7 @@ from health_check.views import HealthCheckView
 
 from accounts_crm import views
 from clients import api as clients_api
+from orders import api as orders_api
 
 health_checks = [
     "health_check.checks.Database",
@@ -22,6 +23,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("clients/", include("clients.urls")),
     path("api/v1/", include(clients_api.router.urls)),
+    path("api/v1/", include(orders_api.router.urls)),
     path("accounts/", include("django.contrib.auth.urls")),
     # Anyone may switch language, on the login page too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
