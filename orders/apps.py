@@ -5,3 +5,24 @@ from django.utils.translation import gettext_lazy as _
 class OrdersConfig(AppConfig):
     name = "orders"
     verbose_name = _("Orders")
+
+    def ready(self) -> None:
+        # The client page's sections (clients/views.py CLIENT_SECTIONS), before its history.
+        from clients.views import CLIENT_SECTIONS, ClientSection
+        from orders import views
+
+        if any(section.slug == "orders" for section in CLIENT_SECTIONS):
+            return
+        history = next(
+            (i for i, section in enumerate(CLIENT_SECTIONS) if section.slug == "history"),
+            len(CLIENT_SECTIONS),
+        )
+        CLIENT_SECTIONS[history:history] = [
+            ClientSection("orders", _("Orders"), "orders/_section_orders.html",
+                          views.client_orders_context),
+            ClientSection("contracts", _("Contracts"), "orders/_section_contracts.html",
+                          views.client_contracts_context),
+            ClientSection("opportunities", _("Opportunities"),
+                          "orders/_section_opportunities.html",
+                          views.client_opportunities_context),
+        ]  # fmt: skip
