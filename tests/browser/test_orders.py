@@ -1,0 +1,86 @@
+"""A NAM takes an order from the client page by typing SKUs, submits it and reorders from it."""
+
+import datetime
+import re
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from accounts_crm.access import Role
+from orders.models import Order
+from tests.factories import (
+    PASSWORD,
+    AccountTeamMemberFactory,
+    ClientFactory,
+    ContractFactory,
+    ContractPriceFactory,
+    ProductFactory,
+    UserFactory,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def sign_in(page, user) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+
+
+def test_it_lets_a_nam_take_an_order_by_sku_submit_it_and_reorder(page) -> None:
+    nam = UserFactory(roles=[Role.ACCOUNT_STAFF], first_name="Ada", last_name="Neri")
+    padano = ClientFactory(name="Padano Distribuzione")
+    AccountTeamMemberFactory(client=padano, user=nam, role="nam")
+    today = timezone.localdate()
+    contract = ContractFactory(
+        client=padano, number="CTR-PADANO", starts_on=today - datetime.timedelta(days=30),
+        ends_on=today + datetime.timedelta(days=300), default_discount=Decimal("10.00"),
+    )  # fmt: skip
+    toner = ProductFactory(sku="TON-100", name="Toner", list_price=Decimal("100.00"))
+    ProductFactory(sku="PAP-A4", name="Paper A4", list_price=Decimal("5.00"))
+    ContractPriceFactory(contract=contract, product=toner, unit_price=Decimal("80.00"),
+                         valid_from=contract.starts_on)  # fmt: skip
+
+    sign_in(page, nam)
+    page.goto(f"/clients/{padano.pk}/")
+    page.get_by_test_id("client-orders").locator("..").get_by_role(
+        "link", name="New order"
+    ).click()
+    # The contract in force is already chosen.
+    expect(page.get_by_label("Contract")).to_have_value(str(contract.pk))
+    page.get_by_role("button", name="Save").click()
+
+    # Fast entry: type a SKU, a quantity, Enter; the lines update in place (htmx).
+    lines = page.get_by_test_id("order-lines")
+    form = page.get_by_test_id("line-form")
+    form.get_by_label("SKU or name").fill("TON-100")
+    form.get_by_label("Quantity").fill("3")
+    form.get_by_role("button", name="Add line").click()
+    expect(lines.get_by_test_id("order-line")).to_have_count(1)
+    expect(page.get_by_test_id("messages")).to_contain_text("added")
+    form = page.get_by_test_id("line-form")
+    expect(form.get_by_label("SKU or name")).to_have_value("")
+    form.get_by_label("SKU or name").fill("pap-a4")
+    form.get_by_label("Quantity").fill("10")
+    form.get_by_label("Quantity").press("Enter")
+    expect(lines.get_by_test_id("order-line")).to_have_count(2)
+    # 3 x 80.00 (contract) + 10 x 5.00 less 10% (list price, contract discount) = 285.00 net.
+    expect(page.get_by_test_id("total-net")).to_have_text("285.00 EUR")
+    expect(page.get_by_test_id("total-gross")).to_have_text("347.70 EUR")
+
+    page.get_by_role("button", name="Submit").click()
+    expect(page.get_by_test_id("order-status")).to_have_text("Submitted")
+    expect(page.get_by_test_id("status-history")).to_contain_text("Draft → Submitted")
+    original = Order.objects.get(client=padano)
+
+    page.get_by_role("button", name="Reorder").click()
+    expect(page.get_by_test_id("messages")).to_contain_text(f"created from {original.number}")
+    expect(page.get_by_test_id("order-status")).to_have_text("Draft")
+    expect(page.get_by_test_id("order-lines").get_by_test_id("order-line")).to_have_count(2)
+    expect(page.get_by_test_id("total-net")).to_have_text("285.00 EUR")
+    expect(page).to_have_url(re.compile(r"/orders/\d+/#lines$"))
+    assert Order.objects.get(reorder_of=original).kind == "reorder"
