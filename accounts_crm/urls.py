@@ -22,6 +22,7 @@ health_checks = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("clients/", include("clients.urls")),
+    path("orders/", include("orders.urls")),
     path("api/v1/", include(clients_api.router.urls)),
     path("api/v1/", include(orders_api.router.urls)),
     path("accounts/", include("django.contrib.auth.urls")),
