@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import random
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import Group, User
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from stdnum import luhn
@@ -430,6 +431,7 @@ GROUP_TARGETS = {
 def seed() -> None:
     _seed_users()
     _seed_clients()
+    _seed_orders()
 
 
 def _seed_users() -> None:
@@ -713,3 +715,523 @@ def _seed_account_plans(clients: dict, group_of: dict[str, str]) -> None:
                     "risks": "Concorrenza aggressiva sui prezzi; riorganizzazione in corso.",
                 },
             )
+
+
+# Orders: catalogue, contracts, two years of history, opportunities ---------------------------
+#
+# The history is generated from a fixed seed, relative to the day it is seeded, and made once:
+# a second run finds the demo clients' orders and leaves them alone. Each company buys a few
+# products of its industry's families on its own rhythm (every 2 weeks to every quarter, a few
+# days early or late); some stopped reordering a while ago, so "reorders due" has real rows, and
+# companies of one industry buy different families, so "whitespace" has real suggestions.
+# Rows are bulk-created for speed; every value is the one the services would have set (prices
+# from the contract in force on the order date, VAT from the product), so constraints hold.
+
+ORDERS_SEED = 20260101
+
+# Families: (family, kind, VAT rate, VAT nature, products as (SKU, name, unit, list price)).
+DEMO_CATALOGUE: tuple[tuple[str, str, str, str, tuple[tuple[str, str, str, str], ...]], ...] = (
+    ("Consumables", "product", "22", "", (
+        ("CON-TON-01", "Toner nero alta resa", "pz", "89.00"),
+        ("CON-TON-02", "Toner colore kit CMY", "kit", "215.00"),
+        ("CON-PAP-A4", "Carta A4 80 g (risma x 5)", "box", "24.50"),
+        ("CON-PAP-A3", "Carta A3 80 g (risma x 5)", "box", "46.00"),
+        ("CON-LAB-01", "Etichette termiche 100x150 (rotolo)", "roll", "7.80"),
+        ("CON-RIB-01", "Ribbon cera-resina 110 mm", "pz", "18.40"),
+        ("CON-CLE-01", "Kit pulizia stampanti", "kit", "32.00"),
+        ("CON-BAT-01", "Batterie ricaricabili terminali (x10)", "box", "149.00"),
+    )),
+    ("Hardware", "product", "22", "", (
+        ("HW-NB-14", "Notebook 14\" professionale", "pz", "1149.00"),
+        ("HW-NB-16", "Notebook 16\" workstation", "pz", "2290.00"),
+        ("HW-MON-27", "Monitor 27\" QHD", "pz", "329.00"),
+        ("HW-PRN-MF", "Multifunzione A3 laser", "pz", "2890.00"),
+        ("HW-PRN-LB", "Stampante etichette industriale", "pz", "1340.00"),
+        ("HW-SCN-01", "Scanner documentale duplex", "pz", "760.00"),
+        ("HW-DOCK-01", "Docking station USB-C", "pz", "189.00"),
+    )),
+    ("Logistics equipment", "product", "22", "", (
+        ("LOG-HHT-01", "Terminale portatile Android con scanner", "pz", "1290.00"),
+        ("LOG-RFID-01", "Varco RFID per magazzino", "pz", "5400.00"),
+        ("LOG-RFID-TG", "Tag RFID UHF (x1000)", "box", "310.00"),
+        ("LOG-SCN-RG", "Scanner da polso", "pz", "640.00"),
+        ("LOG-VEH-01", "Terminale veicolare per carrelli", "pz", "2150.00"),
+        ("LOG-CHG-01", "Base di ricarica a 4 posti", "pz", "420.00"),
+        ("LOG-SHL-01", "Scaffalatura leggera (modulo)", "pz", "265.00"),
+    )),
+    ("Software", "software", "22", "", (
+        ("SW-ERP-U", "Licenza ERP utente nominale", "user", "1450.00"),
+        ("SW-WMS-U", "Licenza WMS utente", "user", "980.00"),
+        ("SW-MES-S", "Licenza MES per linea", "line", "8900.00"),
+        ("SW-CRM-U", "Licenza CRM utente", "user", "690.00"),
+        ("SW-BI-U", "Licenza Business Intelligence", "user", "540.00"),
+        ("SW-SEC-EP", "Protezione endpoint (x10)", "pack", "390.00"),
+        ("SW-DMS-U", "Gestione documentale utente", "user", "320.00"),
+    )),
+    ("Cloud subscriptions", "subscription", "22", "", (
+        ("SUB-M365-M", "Suite produttività cloud (mese, utente)", "month", "12.50"),
+        ("SUB-BCK-TB", "Backup cloud (TB al mese)", "month", "38.00"),
+        ("SUB-VM-M", "Macchina virtuale gestita (mese)", "month", "210.00"),
+        ("SUB-SOC-M", "Monitoraggio sicurezza SOC (mese)", "month", "1650.00"),
+        ("SUB-EDI-M", "Servizio EDI (mese)", "month", "480.00"),
+        ("SUB-SDI-M", "Conservazione e fatturazione elettronica (mese)", "month", "95.00"),
+        ("SUB-IOT-M", "Piattaforma IoT (mese, 100 sensori)", "month", "720.00"),
+    )),
+    ("Professional services", "service", "22", "", (
+        ("SRV-CON-D", "Consulenza senior (giornata)", "day", "950.00"),
+        ("SRV-PM-D", "Project management (giornata)", "day", "780.00"),
+        ("SRV-DEV-D", "Sviluppo personalizzazioni (giornata)", "day", "690.00"),
+        ("SRV-INST-D", "Installazione on site (giornata)", "day", "620.00"),
+        ("SRV-AUD-01", "Audit infrastruttura IT", "pz", "4800.00"),
+        ("SRV-MNT-Y", "Manutenzione hardware (anno)", "year", "3200.00"),
+        ("SRV-HLP-M", "Help desk dedicato (mese)", "month", "2400.00"),
+    )),
+    ("Training", "training", "22", "", (
+        ("TRN-ERP-B", "Corso ERP base (partecipante)", "seat", "450.00"),
+        ("TRN-ERP-A", "Corso ERP avanzato (partecipante)", "seat", "690.00"),
+        ("TRN-WMS-01", "Formazione operatori di magazzino (giornata)", "day", "1100.00"),
+        ("TRN-SEC-01", "Sensibilizzazione sicurezza informatica (aula)", "class", "1800.00"),
+        ("TRN-KEY-01", "Formazione utenti chiave on site (giornata)", "day", "1250.00"),
+        ("TRN-ELN-01", "Catalogo e-learning (utente, anno)", "user", "140.00"),
+    )),
+    # Training run as an accredited body's course is VAT exempt (DPR 633/72 art. 10): nature N4.
+    ("Training", "training", "0", "N4", (
+        ("TRN-FIN-01", "Corso finanziato Fondimpresa (partecipante)", "seat", "520.00"),
+    )),
+    ("Publications", "product", "4", "", (
+        ("PUB-MAN-01", "Manuale tecnico stampato ERP", "pz", "58.00"),
+        ("PUB-NRM-01", "Raccolta norme sicurezza macchine", "pz", "120.00"),
+        ("PUB-GDE-01", "Guida operativa magazzino (volume)", "pz", "36.00"),
+        ("PUB-ANN-01", "Annuario tecnico di settore", "pz", "85.00"),
+    )),
+    ("Hospitality", "service", "10", "", (
+        ("HOS-CAT-01", "Catering evento aziendale (persona)", "person", "42.00"),
+        ("HOS-HTL-01", "Pernottamento corsisti (notte)", "night", "118.00"),
+        ("HOS-MTG-01", "Sala riunioni attrezzata (giornata)", "day", "650.00"),
+    )),
+    ("Safety equipment", "product", "22", "", (
+        ("SAF-GLV-01", "Guanti antitaglio (x12)", "box", "64.00"),
+        ("SAF-HLM-01", "Elmetto con visiera", "pz", "39.00"),
+        ("SAF-SHO-01", "Scarpe antinfortunistiche S3", "pair", "79.00"),
+        ("SAF-VST-01", "Gilet alta visibilità (x10)", "box", "55.00"),
+        ("SAF-DEF-01", "Defibrillatore semiautomatico", "pz", "1190.00"),
+    )),
+    ("Energy monitoring", "product", "22", "", (
+        ("ENM-MTR-01", "Contatore di energia trifase", "pz", "340.00"),
+        ("ENM-GTW-01", "Gateway di campo", "pz", "890.00"),
+        ("ENM-SNS-01", "Sensore di temperatura wireless (x10)", "box", "460.00"),
+    )),
+)  # fmt: skip
+
+# What an industry buys: (families bought on a rhythm, families bought now and then).
+INDUSTRY_BUYING: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "Food & beverage": (("Consumables", "Logistics equipment", "Safety equipment", "Hardware"),
+                        ("Training", "Professional services", "Hospitality")),
+    "Logistics": (("Consumables", "Logistics equipment", "Cloud subscriptions"),
+                  ("Training", "Safety equipment", "Software")),
+    "Machinery": (("Consumables", "Hardware", "Cloud subscriptions", "Safety equipment"),
+                  ("Software", "Professional services", "Training", "Publications")),
+    "Industrial automation": (("Hardware", "Cloud subscriptions", "Energy monitoring"),
+                              ("Software", "Professional services", "Publications")),
+    "Textiles": (("Consumables", "Hardware", "Cloud subscriptions"),
+                 ("Software", "Training", "Hospitality")),
+    "Retail": (("Consumables", "Hardware", "Cloud subscriptions", "Logistics equipment"),
+               ("Software", "Training", "Professional services", "Hospitality")),
+    "Construction": (("Safety equipment", "Consumables", "Hardware"),
+                     ("Training", "Publications", "Professional services")),
+    "Healthcare": (("Consumables", "Cloud subscriptions", "Hardware"),
+                   ("Software", "Training", "Professional services")),
+    "Energy & utilities": (("Energy monitoring", "Cloud subscriptions", "Safety equipment"),
+                           ("Hardware", "Professional services", "Training", "Software")),
+    "Pharmaceuticals": (("Consumables", "Cloud subscriptions", "Logistics equipment"),
+                        ("Software", "Professional services", "Training", "Publications")),
+}  # fmt: skip
+
+
+# Whitespace: families a group never buys although clients of its industries elsewhere do.
+# Those other clients buy them on a rhythm, so each group below gets real suggestions.
+WHITESPACE_GAPS: dict[str, tuple[str, ...]] = {
+    "Gruppo Alimentare Padano": ("Cloud subscriptions",),  # Mediterranea Logistica Sud buys it
+    "Tessile Biellese Holding": ("Logistics equipment",),  # Mediterranea's retailers buy it
+    "Mediterranea Retail Holding": ("Safety equipment", "Training"),  # TB Retail, Padano Log.
+}
+
+
+@dataclass(frozen=True)
+class DemoContract:
+    number: str
+    client: str
+    status: str
+    starts: int  # days from today (negative: in the past)
+    ends: int
+    applies_to_subsidiaries: bool = False
+    default_discount: str = "10.00"
+    in_force_until: int | None = None  # a terminated contract stopped taking orders then
+    auto_renew: bool = False
+    payment_terms_days: int = 60
+
+
+DEMO_CONTRACTS: tuple[DemoContract, ...] = (
+    DemoContract("CQ-PAD-2024", "Gruppo Alimentare Padano", "active", -800, 400,
+                 applies_to_subsidiaries=True, default_discount="12.00", auto_renew=True),
+    DemoContract("CQ-OML-2024", "Officine Meccaniche Lombarde", "active", -760, 330,
+                 applies_to_subsidiaries=True, default_discount="8.00", payment_terms_days=90),
+    DemoContract("CQ-TBH-2024", "Tessile Biellese Holding", "active", -740, 360,
+                 default_discount="7.50"),
+    DemoContract("CQ-LVS-2025", "Lanificio Valsessera", "active", -500, 230,
+                 default_discount="5.00", payment_terms_days=30),
+    # Veneta's framework agreement ran out four months ago and has not been renewed yet.
+    DemoContract("CQ-VEN-2023", "Veneta Costruzioni", "expired", -1100, -120,
+                 applies_to_subsidiaries=True, default_discount="6.00"),
+    DemoContract("CQ-MED-2024", "Mediterranea Retail Holding", "active", -780, 310,
+                 applies_to_subsidiaries=True, default_discount="15.00", auto_renew=True),
+    # Sanità terminated its first agreement early and signed a new one the next day.
+    DemoContract("CQ-SAN-2023", "Sanità Integrata", "terminated", -900, 200,
+                 applies_to_subsidiaries=True, in_force_until=-180),
+    DemoContract("CQ-SAN-2025", "Sanità Integrata", "active", -179, 900,
+                 applies_to_subsidiaries=True, default_discount="11.00"),
+    DemoContract("CQ-ENA-2024", "Energia Adriatica", "active", -820, 280,
+                 applies_to_subsidiaries=True, default_discount="9.00", payment_terms_days=90),
+)  # fmt: skip
+# Farmaceutica Tirrenica buys at list price: no contract (yet).
+
+# Opportunities: (client, title, stage, value, probability, close in days, source, SKUs).
+DEMO_OPPORTUNITIES: tuple[tuple[str, str, str, str, int, int, str, tuple[str, ...]], ...] = (
+    ("Gruppo Alimentare Padano", "Rinnovo parco notebook 2027", "proposal", "185000.00", 50,
+     45, "manual", ("HW-NB-14", "HW-DOCK-01")),
+    ("Officine Meccaniche Lombarde", "MES sulle linee di Lecco", "negotiation", "240000.00", 70,
+     20, "manual", ("SW-MES-S", "SRV-CON-D")),
+    ("Mediterranea Retail Italia", "RFID nei punti vendita del Lazio", "qualification",
+     "96000.00", 20, 90, "manual", ("LOG-RFID-01", "LOG-RFID-TG")),
+    ("Sanità Integrata", "SOC gestito per le cliniche", "proposal", "59400.00", 40, 30,
+     "manual", ("SUB-SOC-M",)),
+    ("Tessile Biellese Holding", "Whitespace: Logistics equipment", "qualification", "0.00", 10,
+     60, "whitespace", ("LOG-HHT-01",)),
+    ("Energia Adriatica Reti", "Sensori di campo per le cabine", "lost", "38000.00", 0, -20,
+     "manual", ("ENM-SNS-01", "ENM-GTW-01")),
+)  # fmt: skip
+
+
+def _seed_orders() -> None:
+    from clients.models import Client
+    from orders.models import ContractPrice, Order, OrderLine, Product
+
+    rng = random.Random(ORDERS_SEED)  # noqa: S311 - demo data, not security
+    today = timezone.localdate()
+    products = _seed_catalogue()
+    clients = {c.name: c for c in Client.objects.filter(name__in=[d.name for d in DEMO_CLIENTS])}
+    usernames = [d.username for d in DEMO_USERS]
+    users = {u.username: u for u in User.objects.filter(username__in=usernames)}
+    contracts = _seed_contracts(clients, products, rng, today)
+    _seed_opportunities(clients, users, products, today)
+    if Order.objects.filter(client__in=clients.values()).exists():
+        return  # the history is made once
+
+    prices: dict[tuple[int, int], list[ContractPrice]] = {}
+    for price in ContractPrice.objects.filter(contract__in=[c for c, _ in contracts.values()]):
+        prices.setdefault((price.contract_id, price.product_id), []).append(price)
+    by_family: dict[str, list[Product]] = {}
+    for product in products.values():
+        by_family.setdefault(product.family, []).append(product)
+    for family in by_family.values():
+        family.sort(key=lambda p: p.sku)
+
+    group_of = {demo.name: _group_head(demo) for demo in DEMO_CLIENTS}
+    industries_of = {
+        head: {d.industry for d in DEMO_CLIENTS if group_of[d.name] == head}
+        for head in WHITESPACE_GAPS
+    }
+    # Purchases: (client, day) -> [(product, quantity)].
+    purchases: dict[tuple[str, datetime.date], list[tuple[Product, int]]] = {}
+    for demo in DEMO_CLIENTS:
+        if demo.status == "prospect":
+            continue
+        stop = today - datetime.timedelta(days=365) if demo.status == "inactive" else today
+        gaps = WHITESPACE_GAPS.get(group_of[demo.name], ())
+        regular, occasional = INDUSTRY_BUYING[demo.industry]
+        regular = tuple(f for f in regular if f not in gaps)
+        occasional = tuple(f for f in occasional if f not in gaps)
+        # Companies of one industry differ: each buys from most, not all, of its families.
+        chosen = rng.sample(regular, k=len(regular) - rng.randint(1, 2))
+        chosen += [
+            family
+            for head, families in WHITESPACE_GAPS.items()
+            if head != group_of[demo.name] and demo.industry in industries_of[head]
+            for family in families
+            if family not in chosen and family not in gaps
+        ]
+        per_family = 2 if demo.parent is None else 1
+        for family in chosen:
+            for product in rng.sample(by_family[family], k=per_family):
+                interval = rng.choice((21, 30, 30, 45, 60, 60, 90, 90))
+                lapsed = rng.random() < 0.3  # stopped reordering a while ago: due now
+                end = stop - datetime.timedelta(days=int(interval * 1.4)) if lapsed else stop
+                quantity = (
+                    rng.choice((1, 2, 3, 5, 10, 20, 50))
+                    if product.unit in ("box", "pz", "roll", "kit", "month", "pack", "pair")
+                    else rng.randint(1, 4)
+                )
+                day = today - datetime.timedelta(days=730 - rng.randint(0, interval))
+                while day < end:
+                    amount = max(1, round(quantity * rng.uniform(0.8, 1.25)))
+                    # Purchasing places its orders on Mondays: one order per client and week.
+                    monday = day - datetime.timedelta(days=day.weekday())
+                    purchases.setdefault((demo.name, monday), []).append((product, amount))
+                    day += datetime.timedelta(days=interval + rng.randint(-3, 3))
+        for family in rng.sample(occasional, k=min(2, len(occasional))):
+            product = rng.choice(by_family[family])
+            for _ in range(rng.randint(1, 2)):
+                day = stop - datetime.timedelta(days=rng.randint(5, 700))
+                purchases.setdefault((demo.name, day), []).append((product, rng.randint(1, 6)))
+
+    orders: list[Order] = []
+    pending_lines: list[list[OrderLine]] = []
+    seen_clients: set[str] = set()
+    sequence: dict[int, int] = {}
+    for (client_name, day), items in sorted(purchases.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        client = clients[client_name]
+        demo = next(d for d in DEMO_CLIENTS if d.name == client_name)
+        contract = _contract_in_force(client, day, contracts, clients)
+        age = (today - day).days
+        if age > 40:
+            status = "cancelled" if rng.random() < 0.03 else "fulfilled"
+        elif age > 12:
+            status = rng.choice(("confirmed", "in_progress", "fulfilled"))
+        else:
+            status = rng.choice(("submitted", "confirmed"))
+        sequence[day.year] = sequence.get(day.year, 0) + 1
+        kind = "reorder" if client_name in seen_clients else "new"
+        seen_clients.add(client_name)
+        order = Order(
+            number=f"ORD-{day.year}-{sequence[day.year]:05d}",
+            client=client,
+            contract=contract,
+            kind=kind,
+            status=status,
+            client_po=f"PO-{client.pk:03d}-{day:%y%m%d}",
+            order_date=day,
+            requested_delivery=day + datetime.timedelta(days=14),
+            owner=users[demo.nam or TEAM_STAFF[demo.team]["nam"]],
+            currency="EUR",
+        )
+        lines = []
+        for product, quantity in items:
+            if any(line.product_id == product.pk for line in lines):
+                continue
+            agreed = _agreed_price(prices, contract, product, day)
+            if agreed is not None:
+                unit_price, discount = agreed, Decimal("0")
+            else:
+                unit_price = product.list_price
+                discount = contract.default_discount if contract else Decimal("0")
+            delivered = {"fulfilled": quantity, "in_progress": quantity // 2}.get(status, 0)
+            lines.append(OrderLine(
+                product=product, description=product.name, quantity=Decimal(quantity),
+                unit_price=unit_price, discount=discount, vat_rate=product.vat_rate,
+                vat_nature=product.vat_nature, contract_price=agreed,
+                delivered_quantity=Decimal(delivered),
+            ))  # fmt: skip
+        orders.append(order)
+        pending_lines.append(lines)
+
+    # A few reorders being drafted today: those products are not "due" any more.
+    drafts = [(o, ls) for o, ls in zip(orders, pending_lines, strict=True)
+              if o.status == "fulfilled" and (today - o.order_date).days < 120][::17]  # fmt: skip
+    for source, lines in drafts[:6]:
+        sequence[today.year] = sequence.get(today.year, 0) + 1
+        orders.append(Order(
+            number=f"ORD-{today.year}-{sequence[today.year]:05d}", client=source.client,
+            contract=_contract_in_force(source.client, today, contracts, clients),
+            kind="reorder", status="draft", order_date=today, owner=source.owner,
+            currency="EUR", notes="Riordino in preparazione.",
+        ))  # fmt: skip
+        copies = []
+        for line in lines:
+            contract = orders[-1].contract
+            agreed = _agreed_price(prices, contract, line.product, today)
+            copies.append(OrderLine(
+                product=line.product, description=line.description, quantity=line.quantity,
+                unit_price=agreed if agreed is not None else line.product.list_price,
+                discount=Decimal("0") if agreed is not None or not contract
+                else contract.default_discount,
+                vat_rate=line.vat_rate, vat_nature=line.vat_nature, contract_price=agreed,
+            ))  # fmt: skip
+        pending_lines.append(copies)
+    # Drafts point back to what they reorder once both have ids.
+    Order.objects.bulk_create(orders, batch_size=500)
+    for index, (source, _) in enumerate(drafts[:6]):
+        draft = orders[len(orders) - len(drafts[:6]) + index]
+        draft.reorder_of = source
+    Order.objects.bulk_update(orders[len(orders) - len(drafts[:6]) :], ["reorder_of"])
+    all_lines = []
+    for order, lines in zip(orders, pending_lines, strict=True):
+        for line in lines:
+            line.order = order
+            all_lines.append(line)
+    OrderLine.objects.bulk_create(all_lines, batch_size=1000)
+    _seed_status_history(orders)
+
+
+def _seed_catalogue() -> dict[str, object]:
+    from orders.models import Product
+
+    existing = {p.sku: p for p in Product.objects.all()}
+    new = [
+        Product(sku=sku, name=name, family=family, kind=kind, unit=unit,
+                list_price=Decimal(price), vat_rate=Decimal(rate), vat_nature=nature)
+        for family, kind, rate, nature, items in DEMO_CATALOGUE
+        for sku, name, unit, price in items
+        if sku not in existing
+    ]  # fmt: skip
+    Product.objects.bulk_create(new)
+    skus = [sku for *_, items in DEMO_CATALOGUE for sku, *_ in items]
+    return {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+
+
+def _seed_contracts(
+    clients: dict, products: dict, rng: random.Random, today: datetime.date
+) -> dict:
+    """Contracts by number, each with the last day it took orders; agreed prices for most of
+    what the group buys, with a price rise on 1 January for some."""
+    from orders.models import Contract, ContractPrice
+
+    made: dict[str, tuple[Contract, datetime.date]] = {}
+    for demo in DEMO_CONTRACTS:
+        starts_on = today + datetime.timedelta(days=demo.starts)
+        ends_on = today + datetime.timedelta(days=demo.ends)
+        contract, created = Contract.objects.get_or_create(
+            number=demo.number,
+            defaults={
+                "client": clients[demo.client], "status": demo.status, "starts_on": starts_on,
+                "ends_on": ends_on, "auto_renew": demo.auto_renew,
+                "payment_terms_days": demo.payment_terms_days,
+                "default_discount": Decimal(demo.default_discount),
+                "applies_to_subsidiaries": demo.applies_to_subsidiaries,
+                "billing_cap": Decimal("2500000.00"), "annual_commitment": Decimal("400000.00"),
+                "terms": "Contratto quadro di fornitura. Consegna entro 14 giorni lavorativi; "
+                         "resi entro 30 giorni; prezzi fissi per periodo di validità.",
+            },
+        )  # fmt: skip
+        until = contract.ends_on
+        if demo.in_force_until is not None:
+            until = min(until, today + datetime.timedelta(days=demo.in_force_until))
+        made[demo.number] = (contract, until)
+        if not created:
+            continue
+        industry = next(d.industry for d in DEMO_CLIENTS if d.name == demo.client)
+        families = set(INDUSTRY_BUYING[industry][0])
+        rise = datetime.date(today.year, 1, 1)
+        prices = []
+        for product in sorted(products.values(), key=lambda p: p.sku):
+            if product.family not in families or rng.random() < 0.2:
+                continue
+            agreed = (product.list_price * Decimal(rng.uniform(0.78, 0.92))).quantize(
+                Decimal("0.01")
+            )
+            if contract.starts_on < rise <= contract.ends_on and rng.random() < 0.5:
+                prices.append(
+                    ContractPrice(
+                        contract=contract,
+                        product=product,
+                        unit_price=agreed,
+                        valid_from=contract.starts_on,
+                        valid_to=rise - datetime.timedelta(days=1),
+                    )
+                )
+                agreed = (agreed * Decimal("1.03")).quantize(Decimal("0.01"))
+                prices.append(
+                    ContractPrice(
+                        contract=contract,
+                        product=product,
+                        unit_price=agreed,
+                        valid_from=rise,
+                        valid_to=contract.ends_on,
+                    )
+                )
+            else:
+                prices.append(
+                    ContractPrice(
+                        contract=contract,
+                        product=product,
+                        unit_price=agreed,
+                        valid_from=contract.starts_on,
+                        valid_to=contract.ends_on,
+                    )
+                )
+        ContractPrice.objects.bulk_create(prices)  # fmt: skip
+    return made
+
+
+def _contract_in_force(client: object, day: datetime.date, contracts: dict, clients: dict):
+    """The client's own contract taking orders on `day`, else one of its group's that applies
+    to subsidiaries (the demo groups are one level deep under the head)."""
+    own = [c for c, until in contracts.values()
+           if c.client_id == client.pk and c.starts_on <= day <= until]  # fmt: skip
+    if own:
+        return own[0]
+    if client.parent_id is None:
+        return None
+    inherited = [c for c, until in contracts.values()
+                 if c.client_id == client.parent_id and c.applies_to_subsidiaries
+                 and c.starts_on <= day <= until]  # fmt: skip
+    return inherited[0] if inherited else None
+
+
+def _agreed_price(prices: dict, contract: object, product: object, day: datetime.date):
+    if contract is None:
+        return None
+    for price in prices.get((contract.pk, product.pk), ()):
+        if price.valid_from <= day and (price.valid_to is None or day <= price.valid_to):
+            return price.unit_price
+    return None
+
+
+def _seed_status_history(orders: list) -> None:
+    """Who moved each order, dated on the order's own timeline (a step every 3 days, never
+    after today), in one statement: status -> the path that led there."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO orders_orderstatuschange (order_id, from_status, to_status, by_id, at, note)
+            SELECT o.id, path.from_status, path.to_status, o.owner_id,
+                   LEAST(o.order_date + 3 * path.step, CURRENT_DATE)::timestamptz
+                       + interval '9 hours',
+                   ''
+            FROM orders_order o
+            JOIN (VALUES
+                ('submitted', 'draft', 'submitted', 0),
+                ('confirmed', 'draft', 'submitted', 0),
+                ('confirmed', 'submitted', 'confirmed', 1),
+                ('in_progress', 'draft', 'submitted', 0),
+                ('in_progress', 'submitted', 'confirmed', 1),
+                ('in_progress', 'confirmed', 'in_progress', 2),
+                ('fulfilled', 'draft', 'submitted', 0),
+                ('fulfilled', 'submitted', 'confirmed', 1),
+                ('fulfilled', 'confirmed', 'in_progress', 2),
+                ('fulfilled', 'in_progress', 'fulfilled', 3),
+                ('cancelled', 'draft', 'submitted', 0),
+                ('cancelled', 'submitted', 'cancelled', 1)
+            ) AS path(status, from_status, to_status, step) ON path.status = o.status
+            WHERE o.id = ANY(%s)
+            ORDER BY o.id, path.step
+            """,
+            [[order.pk for order in orders]],
+        )
+
+
+def _seed_opportunities(clients: dict, users: dict, products: dict, today: datetime.date) -> None:
+    from orders.models import Opportunity
+
+    for name, title, stage, value, probability, close_in, source, skus in DEMO_OPPORTUNITIES:
+        demo = next(d for d in DEMO_CLIENTS if d.name == name)
+        opportunity, created = Opportunity.objects.get_or_create(
+            client=clients[name],
+            title=title,
+            defaults={
+                "stage": stage, "value": Decimal(value), "probability": probability,
+                "expected_close": today + datetime.timedelta(days=close_in), "source": source,
+                "owner": users[demo.nam or TEAM_STAFF[demo.team]["nam"]],
+            },
+        )  # fmt: skip
+        if created:
+            opportunity.products.set(products[sku] for sku in skus)

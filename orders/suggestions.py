@@ -14,7 +14,7 @@ Reorders due
     The reorder is due on last day + interval. It is listed from REORDER_LEAD_DAYS before that
     date on: a NAM wants to call before the client runs out, not after.
     A pair with an open order of the product (draft or submitted) is being reordered already and
-    is not listed.
+    is not listed; nor is an inactive client, which is not expected to reorder anything.
 
 Whitespace
     For a client's group (its head and every subsidiary the person sees) the matrix says what
@@ -78,7 +78,9 @@ WITH purchases AS (
     SELECT o.client_id, l.product_id, o.order_date, SUM(l.quantity) AS quantity
     FROM orders_orderline l
     JOIN orders_order o ON o.id = l.order_id
+    JOIN clients_client c ON c.id = o.client_id
     WHERE o.client_id IN ({visible})
+      AND c.status <> 'inactive'
       AND o.status = ANY(%s)
       AND o.order_date <= %s
       {only_client}

@@ -32,7 +32,7 @@ def test_it_seeds_twice_without_changing_anything() -> None:
     before = counts()
     demo.seed()
     assert counts() == before
-    assert first_run < 10
+    assert first_run < 20  # the budget for the whole book, orders history included
 
 
 def test_it_fills_what_an_older_demo_book_left_blank() -> None:
