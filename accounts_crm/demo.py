@@ -6,8 +6,10 @@ created, so running it twice changes nothing. Later apps add their sections here
 The book: two teams, eight client groups (four of them international, with subsidiaries in
 Germany, France, Austria, Spain and Croatia), sites across Italian regions and abroad, an org
 chart of contacts at every company, account teams with every role, recent activities with next
-steps, and this year's account plans. Everything is derived from the tables below, with no
-randomness, so every run and every machine gets the same book.
+steps, and this year's account plans; a product catalogue, contracts with agreed prices, two
+years of orders and a few opportunities. Everything is derived from the tables below (the order
+history with a fixed random seed, relative to the day of seeding), so every run and every machine
+gets the same book.
 """
 
 from __future__ import annotations

@@ -129,6 +129,14 @@ def test_it_ignores_drafts_cancelled_and_future_orders(
     assert reorders_due(user=admin_user, on=day(100)) == []
 
 
+def test_it_expects_nothing_from_an_inactive_client(admin_user: User, toner: Product) -> None:
+    gone = ClientFactory(status="inactive")
+    for n in (0, 30, 60):
+        buy(gone, toner, day(n))
+
+    assert reorders_due(user=admin_user, on=day(100)) == []
+
+
 @pytest.mark.parametrize("status", ["draft", "submitted"])
 def test_it_skips_a_product_already_being_reordered(
     admin_user: User, client_a: Client, toner: Product, status: str
