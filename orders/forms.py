@@ -188,6 +188,12 @@ class OrderLineForm(forms.Form):
         return line
 
 
+class DeliveryForm(forms.Form):
+    delivered_quantity = forms.DecimalField(
+        label=_("Delivered"), min_value=Decimal("0"), decimal_places=3
+    )
+
+
 class OpportunityForm(forms.ModelForm):
     class Meta:
         model = Opportunity

@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/lines/add/", views.line_add, name="line_add"),
     path("<int:pk>/lines/<int:line_pk>/edit/", views.line_edit, name="line_edit"),
     path("<int:pk>/lines/<int:line_pk>/delete/", views.line_delete, name="line_delete"),
+    path("<int:pk>/lines/<int:line_pk>/delivery/", views.line_delivery, name="line_delivery"),
     path("<int:pk>/transition/", views.order_transition, name="order_transition"),
     path("<int:pk>/reorder/", views.order_reorder, name="order_reorder"),
     path("contracts/", views.contract_list, name="contract_list"),

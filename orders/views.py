@@ -31,12 +31,14 @@ from accounts_crm.access import get_visible_or_404
 from accounts_crm.errors import DomainError, NotAllowedError
 from clients import selectors as client_selectors
 from clients.models import Client
+from clients.policies import can_work_on_client
 from clients.views import _Echo, _form_page, _is_htmx_partial, _posted, _require, _saved
 from orders import policies, selectors, services
 from orders.filters import ContractFilter, OpportunityFilter, OrderFilter, ProductFilter
 from orders.forms import (
     ContractForm,
     ContractPriceForm,
+    DeliveryForm,
     OpportunityForm,
     OrderForm,
     OrderLineForm,
@@ -46,6 +48,7 @@ from orders.models import Contract, ContractPrice, Opportunity, Order, OrderLine
 PAGE_SIZE = 25
 SECTION_LIMIT = 10  # rows per section on the client page; the list behind it has the rest
 PICKER_LIMIT = 8  # products offered while typing a SKU or name
+DELIVERABLE = (Order.Status.CONFIRMED, Order.Status.IN_PROGRESS)
 
 # The button each allowed transition shows on the order page.
 TRANSITION_LABELS = {
@@ -286,6 +289,9 @@ def _order_context(
         "can_take_orders": can_take,
         "can_edit": can_edit,
         "line_form": line_form if can_edit else None,
+        # Deliveries are recorded by anyone working on the account, once the order is confirmed.
+        "can_deliver": order.status in DELIVERABLE
+        and can_work_on_client(request.user, order.client),
     }
 
 
@@ -407,6 +413,29 @@ def line_delete(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
         is not FAILED
     ):
         messages.success(request, _("%(line)s removed.") % {"line": line.product})
+    return redirect(_order_url(order, "lines"))
+
+
+@require_POST
+def line_delivery(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
+    """How much of a line is delivered so far; the order moves on by itself (the service)."""
+    order = _order(request, pk)
+    line = _line(request, order, line_pk)
+    _require(can_work_on_client(request.user, order.client))
+    form = DeliveryForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["delivered_quantity"]))
+    elif (
+        _done(
+            request,
+            services.order_record_delivery,
+            by=request.user,
+            line=line,
+            delivered_quantity=form.cleaned_data["delivered_quantity"],
+        )
+        is not FAILED
+    ):
+        messages.success(request, _("Delivery of %(line)s recorded.") % {"line": line.product})
     return redirect(_order_url(order, "lines"))
 
 

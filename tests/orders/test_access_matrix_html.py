@@ -41,12 +41,12 @@ from tests.factories import (
 pytestmark = pytest.mark.django_db
 
 PRINCIPALS = ["nam", "nam_other", "lead", "lead_other", "finance", "pm", "anonymous"]
-# What each principal may do on client A: read, take orders (and work opportunities), manage
-# contracts. Nobody but these reaches A's rows.
+# What each principal may do on client A: read, work on the account (record deliveries), take
+# orders (and work opportunities), manage contracts. Nobody but these reaches A's rows.
 RIGHTS = {
-    "nam": {"read", "take", "contracts"},
-    "lead": {"read", "take", "contracts"},
-    "pm": {"read"},
+    "nam": {"read", "work", "take", "contracts"},
+    "lead": {"read", "work", "take", "contracts"},
+    "pm": {"read", "work"},
     "finance": {"read"},
     "nam_other": set(),
     "lead_other": set(),
@@ -67,6 +67,7 @@ class World:
     past: Order
     opportunity: Opportunity
     foreign_order: Order
+    confirmed_line: OrderLine
 
 
 @pytest.fixture
@@ -106,6 +107,10 @@ def world(db) -> World:
         past=past,
         opportunity=OpportunityFactory(client=a, title="Opportunity A", value=Decimal("10")),
         foreign_order=foreign_order,
+        confirmed_line=OrderLineFactory(
+            order=OrderFactory(client=a, number="ORD-A-CONFIRMED", status="confirmed"),
+            quantity=Decimal("5"),
+        ),
     )
 
 
@@ -123,7 +128,8 @@ class Endpoint:
 def _url(path: str) -> Callable[[World], str]:
     return lambda w: path.format(
         a=w.a.pk, order=w.order.pk, line=w.line.pk, past=w.past.pk, contract=w.contract.pk,
-        opportunity=w.opportunity.pk,
+        opportunity=w.opportunity.pk, confirmed=w.confirmed_line.order_id,
+        confirmed_line=w.confirmed_line.pk,
     )  # fmt: skip
 
 
@@ -177,6 +183,14 @@ ENDPOINTS = [
         _url("/orders/{order}/lines/{line}/delete/"),
         lambda w: {"version": _order_version(w)},
         done=lambda w: not OrderLine.objects.filter(pk=w.line.pk).exists(),
+    ),
+    Endpoint(
+        "line delivery",
+        "post",
+        "work",
+        _url("/orders/{confirmed}/lines/{confirmed_line}/delivery/"),
+        lambda w: {"delivered_quantity": "2"},
+        done=lambda w: OrderLine.objects.get(pk=w.confirmed_line.pk).delivered_quantity == 2,
     ),
     Endpoint(
         "order submit",
@@ -266,7 +280,7 @@ ROW_PATTERNS = {
     "contract": r'data-testid="contract-row">\s*<td><a[^>]*>([^<]+)</a>',
     "opportunity": r'data-testid="opportunity-row">\s*<td><a[^>]*>([^<]+)</a>',
 }
-A_ORDERS, B_ORDERS = {"ORD-A", "ORD-A-PAST"}, {"ORD-B"}
+A_ORDERS, B_ORDERS = {"ORD-A", "ORD-A-PAST", "ORD-A-CONFIRMED"}, {"ORD-B"}
 LISTS = {
     ("/orders/", "order"): {"nam": A_ORDERS, "nam_other": B_ORDERS, "lead": A_ORDERS,
                             "lead_other": B_ORDERS, "finance": A_ORDERS | B_ORDERS,

@@ -406,3 +406,48 @@ def test_the_client_page_lists_orders_contracts_and_opportunities(
     assert contract.number in html
     assert 'id="opportunities"' in html
     assert f"/orders/new/{account.pk}/" in html
+
+
+# Deliveries ----------------------------------------------------------------------------------
+
+
+def test_it_records_deliveries_until_the_order_is_fulfilled(nam_client, account) -> None:
+    order = OrderFactory(client=account, status="confirmed")
+    line = OrderLineFactory(order=order, quantity=Decimal("4"))
+    url = f"/orders/{order.pk}/lines/{line.pk}/delivery/"
+
+    assert 'data-testid="delivery-form"' in nam_client.get(f"/orders/{order.pk}/").content.decode()
+    nam_client.post(url, {"delivered_quantity": "1"})
+    order.refresh_from_db()
+    assert order.status == "in_progress"
+
+    nam_client.post(url, {"delivered_quantity": "4"})
+    order.refresh_from_db()
+    assert order.status == "fulfilled"
+    html = nam_client.get(f"/orders/{order.pk}/").content.decode()
+    assert 'data-testid="delivery-form"' not in html
+    assert "Everything delivered." in html
+
+
+def test_it_refuses_to_deliver_more_than_was_ordered(nam_client, account) -> None:
+    order = OrderFactory(client=account, status="confirmed")
+    line = OrderLineFactory(order=order, quantity=Decimal("2"))
+
+    response = nam_client.post(
+        f"/orders/{order.pk}/lines/{line.pk}/delivery/", {"delivered_quantity": "3"}, follow=True
+    )
+
+    assert "More cannot be delivered than was ordered." in response.content.decode()
+    line.refresh_from_db()
+    assert line.delivered_quantity == 0
+
+
+def test_it_lets_no_one_record_a_delivery_on_a_draft(nam_client, account) -> None:
+    order = OrderFactory(client=account)
+    line = OrderLineFactory(order=order)
+
+    response = nam_client.post(
+        f"/orders/{order.pk}/lines/{line.pk}/delivery/", {"delivered_quantity": "1"}, follow=True
+    )
+
+    assert "Deliveries are recorded on confirmed orders only." in response.content.decode()
