@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import django_filters
+from django.apps import apps
 from django.contrib import messages
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -26,13 +28,23 @@ from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from pghistory.models import Events
 
 from accounts_crm.access import get_visible_or_404
 from accounts_crm.errors import DomainError, NotAllowedError
 from clients import selectors as client_selectors
 from clients.models import Client
 from clients.policies import can_work_on_client
-from clients.views import _Echo, _form_page, _is_htmx_partial, _posted, _require, _saved
+from clients.views import (
+    HISTORY_LIMIT,
+    _Echo,
+    _field_change,
+    _form_page,
+    _is_htmx_partial,
+    _posted,
+    _require,
+    _saved,
+)
 from orders import policies, selectors, services
 from orders.filters import ContractFilter, OpportunityFilter, OrderFilter, ProductFilter
 from orders.forms import (
@@ -85,6 +97,29 @@ def _done(request: HttpRequest, service: Callable[..., Any], **kwargs: Any) -> A
     except DomainError as error:
         messages.error(request, error.message)
     return FAILED
+
+
+def _change_history(row: Any, *, models: list[str]) -> list[Any]:
+    """The audit trail of `row` and of the rows of `models` that point at it (its lines, its
+    prices), newest first, with authors and field names resolved like the client page's."""
+    label = row._meta.label
+    events = list(
+        Events.objects.references(row)
+        .filter(pgh_obj_model__in=[label, *models])
+        .filter(~Q(pgh_obj_model=label) | Q(pgh_obj_id=str(row.pk)))  # not another order's
+        .order_by("-pgh_created_at", "-pgh_id")[:HISTORY_LIMIT]
+    )
+    user_ids = {(event.pgh_context or {}).get("user") for event in events} - {None}
+    authors = {user.pk: user for user in User.objects.filter(pk__in=user_ids)}
+    for event in events:
+        event.author = authors.get((event.pgh_context or {}).get("user"))
+        model = apps.get_model(event.pgh_obj_model)
+        event.subject = model._meta.verbose_name
+        event.changes = [
+            _field_change(model, name, values)
+            for name, values in sorted((event.pgh_diff or {}).items())
+        ]
+    return events
 
 
 def _order_url(order: Order, section: str = "top") -> str:
@@ -254,17 +289,22 @@ def product_list(request: HttpRequest) -> HttpResponse:
     order_pk = request.GET.get("order", "")
     if order_pk.isdigit() and _is_htmx_partial(request):
         order = _order(request, int(order_pk))
-        text = request.GET.get("product", "").strip()
-        found = ProductFilter({"q": text, "is_active": True}, queryset=selectors.product_list(
-            user=request.user)).qs[:PICKER_LIMIT] if text else []  # fmt: skip
-        options = [
-            (product, services.price_for(product=product, contract=order.contract,
-                                         on=order.order_date))
-            for product in found
-        ]  # fmt: skip
-        context = {"options": options, "order": order}
+        context = {"options": _priced_products(request, order), "order": order}
         return render(request, "orders/product_list.html#options", context)
     return _list_page(request, PRODUCT_LIST, selectors.product_list(user=request.user))
+
+
+def _priced_products(request: HttpRequest, order: Order) -> list[tuple[Any, services.Price]]:
+    """Active products matching what was typed, each with the price `order` would give it."""
+    text = request.GET.get("product", "").strip()
+    if not text:
+        return []
+    catalogue = selectors.product_list(user=request.user)
+    found = ProductFilter({"q": text, "is_active": True}, queryset=catalogue).qs[:PICKER_LIMIT]
+    return [
+        (product, services.price_for(product=product, contract=order.contract, on=order.order_date))
+        for product in found
+    ]
 
 
 # Orders --------------------------------------------------------------------------------------
@@ -298,7 +338,9 @@ def _order_context(
 @require_GET
 def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(request, pk)
-    return render(request, "orders/order_detail.html", _order_context(request, order))
+    context = _order_context(request, order)
+    context["history"] = _change_history(order, models=["orders.OrderLine"])
+    return render(request, "orders/order_detail.html", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -491,6 +533,7 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contract": contract,
         "prices": contract.prices.all(),
         "can_manage": policies.can_manage_contracts(request.user, contract.client),
+        "history": _change_history(contract, models=["orders.ContractPrice"]),
     }
     return render(request, "orders/contract_detail.html", context)
 

@@ -451,3 +451,37 @@ def test_it_lets_no_one_record_a_delivery_on_a_draft(nam_client, account) -> Non
     )
 
     assert "Deliveries are recorded on confirmed orders only." in response.content.decode()
+
+
+def test_it_shows_the_change_history_of_the_order_and_its_lines(nam_client, account, nam) -> None:
+    ProductFactory(sku="HIST-1")
+    order = OrderFactory(client=account)
+    reorder = OrderFactory(client=account, kind="reorder", reorder_of=order)
+    Order.objects.filter(pk=reorder.pk).update(client_po="NOT-MINE")  # an update event, with diff
+
+    nam_client.post(f"/orders/{order.pk}/lines/add/",
+                    {"product": "HIST-1", "quantity": "2", "version": order.version})  # fmt: skip
+    html = nam_client.get(f"/orders/{order.pk}/").content.decode()
+
+    history = re.search(r'data-testid="history">(.*?)</table>', html, re.S)[1]
+    assert "Order line" in history
+    assert nam.get_full_name() in history
+    # A reorder points at this order, but its changes belong to its own page.
+    assert "NOT-MINE" not in history
+
+
+def test_it_answers_a_refused_htmx_line_with_the_form_and_its_error(nam_client, account) -> None:
+    order = OrderFactory(client=account)
+
+    response = nam_client.post(
+        f"/orders/{order.pk}/lines/add/",
+        {"product": "NOPE-1", "quantity": "1", "version": order.version},
+        headers={"HX-Request": "true"},
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert "No active product has the SKU or name “NOPE-1”." in html
+    assert 'value="NOPE-1"' in html  # what was typed stays in the field
+    assert not OrderLine.objects.exists()

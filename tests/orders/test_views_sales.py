@@ -160,3 +160,16 @@ def test_it_lists_searches_and_exports_the_catalogue(nam_client) -> None:
     csv_response = nam_client.get("/orders/products/?format=csv&ordering=sku")
     content = b"".join(csv_response.streaming_content).decode()
     assert [row[0] for row in csv.reader(io.StringIO(content))] == ["SKU", "CHA-1", "TON-1"]
+
+
+def test_it_shows_the_change_history_of_the_contract_and_its_prices(nam_client, account) -> None:
+    contract = ContractFactory(client=account)
+    product = ProductFactory(sku="HIST-2")
+    url = f"/orders/contracts/{contract.pk}/prices/new/"
+    nam_client.post(url, {"product": product.pk, "unit_price": "70", "valid_from": "2026-07-01"})
+
+    html = nam_client.get(f"/orders/contracts/{contract.pk}/").content.decode()
+
+    history = re.search(r'data-testid="history">(.*?)</table>', html, re.S)[1]
+    assert "Contract price" in history
+    assert "Created" in history
