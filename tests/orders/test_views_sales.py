@@ -10,6 +10,8 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from orders.models import Contract, ContractPrice, Opportunity, Order
 from tests.factories import (
@@ -173,3 +175,34 @@ def test_it_shows_the_change_history_of_the_contract_and_its_prices(nam_client, 
     history = re.search(r'data-testid="history">(.*?)</table>', html, re.S)[1]
     assert "Contract price" in history
     assert "Created" in history
+
+
+def _queries(http, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert http.get(url).status_code == 200
+    return len(captured)
+
+
+def test_the_contract_and_opportunity_lists_run_as_many_queries_for_30_rows_as_for_2(
+    nam_client, account
+) -> None:
+    def add(n: int) -> None:
+        for _ in range(n):
+            ContractFactory(client=account)
+            OpportunityFactory(client=account).products.add(ProductFactory())
+
+    add(2)
+    few = (_queries(nam_client, "/orders/contracts/"),
+           _queries(nam_client, "/orders/opportunities/"))  # fmt: skip
+    add(28)
+    assert (_queries(nam_client, "/orders/contracts/"),
+            _queries(nam_client, "/orders/opportunities/")) == few  # fmt: skip
+
+
+def test_the_contract_page_runs_as_many_queries_for_30_prices_as_for_1(nam_client, account) -> None:
+    contract = ContractFactory(client=account)
+    ContractPriceFactory(contract=contract)
+    few = _queries(nam_client, f"/orders/contracts/{contract.pk}/")
+    for _ in range(29):
+        ContractPriceFactory(contract=contract)
+    assert _queries(nam_client, f"/orders/contracts/{contract.pk}/") == few
