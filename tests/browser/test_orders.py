@@ -47,9 +47,7 @@ def test_it_lets_a_nam_take_an_order_by_sku_submit_it_and_reorder(page) -> None:
 
     sign_in(page, nam)
     page.goto(f"/clients/{padano.pk}/")
-    page.get_by_test_id("client-orders").locator("..").get_by_role(
-        "link", name="New order"
-    ).click()
+    page.get_by_test_id("client-orders").locator("..").get_by_role("link", name="New order").click()
     # The contract in force is already chosen.
     expect(page.get_by_label("Contract")).to_have_value(str(contract.pk))
     page.get_by_role("button", name="Save").click()
