@@ -7,9 +7,10 @@ from django.views.i18n import set_language
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from health_check.views import HealthCheckView
 
-from accounts_crm import views
+from accounts_crm import notification_api, views
 from clients import api as clients_api
 from orders import api as orders_api
+from projects import api as projects_api
 
 health_checks = [
     "health_check.checks.Database",
@@ -23,8 +24,13 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("clients/", include("clients.urls")),
     path("orders/", include("orders.urls")),
+    path("orders/imports/", include("orders.import_urls")),
+    path("projects/", include("projects.urls")),
+    path("notifications/", include("accounts_crm.notification_urls")),
     path("api/v1/", include(clients_api.router.urls)),
     path("api/v1/", include(orders_api.router.urls)),
+    path("api/v1/", include(projects_api.router.urls)),
+    path("api/v1/", include(notification_api.router.urls)),
     path("accounts/", include("django.contrib.auth.urls")),
     # Anyone may switch language, on the login page too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),
