@@ -7,15 +7,14 @@ again by the services). htmx requests get a partial of the same template as the 
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.models import User
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Model, QuerySet
 from django.forms import BaseForm
@@ -23,13 +22,23 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.functional import Promise
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts_crm.access import Role, get_visible_or_404, has_role
 from accounts_crm.errors import DomainError, NotAllowedError
+from accounts_crm.pages import (
+    HISTORY_LIMIT,
+    csv_response,
+    field_change,
+    form_page,
+    is_htmx_partial,
+    posted_data,
+    require,
+    save_form,
+    sort_columns,
+)
 from clients import policies, selectors, services
 from clients.filters import ClientFilter
 from clients.forms import (
@@ -47,7 +56,6 @@ from clients.import_views import IMPORTERS
 from clients.models import AccountPlan, AccountTeamMember, Activity, Client, Contact, Site, Team
 
 PAGE_SIZE = 25
-HISTORY_LIMIT = 50
 # Buying roles whose missing relationship is a risk to the account (stakeholder map).
 KEY_BUYING_ROLES = (Contact.BuyingRole.DECISION_MAKER, Contact.BuyingRole.ECONOMIC_BUYER)
 WEAK_RELATIONSHIP = Contact.Strength.WEAK
@@ -87,27 +95,6 @@ CLIENT_SECTIONS: list[ClientSection] = [
 # Helpers -------------------------------------------------------------------------------------
 
 
-def _saved(form: BaseForm, service: Callable[..., Any], **kwargs: Any) -> bool:
-    """Run a service; what it refuses becomes a form error (or a 403). True when it saved."""
-    try:
-        service(**kwargs)
-    except NotAllowedError as error:
-        raise PermissionDenied(error.message) from error
-    except ValidationError as error:
-        for field, messages_ in error.update_error_dict({}).items():
-            form.add_error(field if field in form.fields else None, messages_)
-        return False
-    except DomainError as error:
-        form.add_error(None, error.message)
-        return False
-    return True
-
-
-def _posted(request: HttpRequest) -> Any:
-    """The POST data on a POST (even an empty one, which `request.POST or None` would miss)."""
-    return request.POST if request.method == "POST" else None
-
-
 def _client(request: HttpRequest, pk: int) -> Client:
     """A client the person sees (else 404), with its team, for forms and policy checks."""
     return get_visible_or_404(selectors.client_list(user=request.user), request.user, pk=pk)
@@ -122,34 +109,8 @@ def _child[M: Model](request: HttpRequest, model: type[M], client: Client, pk: i
     return row
 
 
-def _require(allowed: bool) -> None:
-    if not allowed:
-        raise PermissionDenied
-
-
 def _back_to(client: Client, section: str) -> str:
     return f"{reverse('clients:client_detail', args=[client.pk])}#{section}"
-
-
-def _form_page(
-    request: HttpRequest,
-    form: BaseForm,
-    *,
-    title: str,
-    client: Client | None = None,
-    back: str,
-    delete_url: str | None = None,
-    breadcrumbs: list[tuple[str, str]] | None = None,
-) -> HttpResponse:
-    """The shared form page; `breadcrumbs` (label, url) replace the clients trail above it."""
-    context = {"form": form, "title": title, "client": client, "back": back}
-    context |= {"delete_url": delete_url, "breadcrumbs": breadcrumbs}
-    return render(request, "clients/object_form.html", context)
-
-
-def _is_htmx_partial(request: HttpRequest) -> bool:
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request
 
 
 # Lists ---------------------------------------------------------------------------------------
@@ -196,18 +157,7 @@ def _client_filter(request: HttpRequest, queryset: QuerySet[Client]) -> ClientFi
 
 
 def _sort_columns(current: str) -> list[dict[str, Any]]:
-    columns = []
-    for key, label in SORTABLE_COLUMNS:
-        direction = "asc" if current == key else "desc" if current == f"-{key}" else None
-        columns.append(
-            {
-                "key": key,
-                "label": label,
-                "direction": direction,
-                "next": f"-{key}" if direction == "asc" else key,
-            }
-        )
-    return columns
+    return sort_columns(SORTABLE_COLUMNS, current)
 
 
 def _client_list_page(
@@ -231,42 +181,31 @@ def _client_list_page(
     }
     template = "clients/client_list.html"
     response = render(
-        request, f"{template}#results" if _is_htmx_partial(request) else template, context
+        request, f"{template}#results" if is_htmx_partial(request) else template, context
     )
     response["Vary"] = "HX-Request"
     return response
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 def _client_csv(clients: QuerySet[Client]) -> StreamingHttpResponse:
     """The filtered list as CSV, streamed: the export of a large book does not sit in memory."""
-    writer = csv.writer(_Echo())
-
-    def rows() -> Iterator[str]:
-        yield writer.writerow([str(label) for label in CSV_COLUMNS])
-        for client in clients.iterator(chunk_size=500):
-            yield writer.writerow(
-                [
-                    client.name,
-                    client.legal_name,
-                    client.vat_number,
-                    client.city,
-                    client.team.name,
-                    client.nam_name or "",
-                    client.parent.name if client.parent else "",
-                    client.subsidiary_count,
-                    client.get_status_display(),
-                    client.get_tier_display(),
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(True, "clients.csv")
-    return response
+    return csv_response(
+        clients.iterator(chunk_size=500),
+        filename="clients.csv",
+        header=CSV_COLUMNS,
+        row=lambda client: [
+            client.name,
+            client.legal_name,
+            client.vat_number,
+            client.city,
+            client.team.name,
+            client.nam_name or "",
+            client.parent.name if client.parent else "",
+            client.subsidiary_count,
+            client.get_status_display(),
+            client.get_tier_display(),
+        ],
+    )
 
 
 @require_GET
@@ -328,23 +267,10 @@ def _history(client: Client) -> list[Any]:
         model = apps.get_model(event.pgh_obj_model)
         event.subject = model._meta.verbose_name
         event.changes = [
-            _field_change(model, name, values)
+            field_change(model, name, values)
             for name, values in sorted((event.pgh_diff or {}).items())
         ]
     return events
-
-
-def _field_change(model: type[Model], name: str, values: list[Any]) -> dict[str, Any]:
-    try:
-        field = model._meta.get_field(name.removesuffix("_id"))
-    except FieldDoesNotExist:  # a column dropped since the event was written
-        return {"label": name, "old": values[0], "new": values[1]}
-    choices = dict(field.flatchoices) if field.choices else {}
-    return {
-        "label": field.verbose_name,
-        "old": choices.get(values[0], values[0]),
-        "new": choices.get(values[1], values[1]),
-    }
 
 
 def _activities_context(
@@ -393,10 +319,10 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def activity_log(request: HttpRequest, pk: int) -> HttpResponse:
     """The two-click activity form: htmx swaps the activities section, or POST + redirect."""
     client = _client(request, pk)
-    _require(policies.can_work_on_client(request.user, client))
+    require(policies.can_work_on_client(request.user, client))
     activity = Activity(client=client, author=request.user)
     form = QuickActivityForm(request.POST, instance=activity, auto_id="log_%s")
-    saved = form.is_valid() and _saved(
+    saved = form.is_valid() and save_form(
         form,
         services.activity_log,
         by=request.user,
@@ -405,10 +331,10 @@ def activity_log(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if saved:
         messages.success(request, _("Activity logged: %(subject)s") % {"subject": activity})
-        if not _is_htmx_partial(request):
+        if not is_htmx_partial(request):
             return redirect(_back_to(client, "activities"))
         form = None
-    if _is_htmx_partial(request):
+    if is_htmx_partial(request):
         context = _activities_context(request, client, form) | {"oob_messages": True}
         return render(request, "clients/_section_activities.html#activities", context)
     client = selectors.client_detail(user=request.user, pk=pk)
@@ -420,22 +346,22 @@ def activity_log(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def client_create(request: HttpRequest) -> HttpResponse:
-    _require(policies.can_create_client(request.user))
-    form = ClientForm(_posted(request), user=request.user)
-    if form.is_valid() and _saved(
+    require(policies.can_create_client(request.user))
+    form = ClientForm(posted_data(request), user=request.user)
+    if form.is_valid() and save_form(
         form, services.client_create, by=request.user, client=form.instance
     ):
         messages.success(request, _("Client %(client)s created.") % {"client": form.instance})
         return redirect("clients:client_detail", pk=form.instance.pk)
-    return _form_page(request, form, title=_("New client"), back=reverse("clients:client_list"))
+    return form_page(request, form, title=_("New client"), back=reverse("clients:client_list"))
 
 
 @require_http_methods(["GET", "POST"])
 def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
     client = _client(request, pk)
-    _require(policies.can_manage_client(request.user, client))
-    form = ClientForm(_posted(request), instance=client, user=request.user)
-    if form.is_valid() and _saved(
+    require(policies.can_manage_client(request.user, client))
+    form = ClientForm(posted_data(request), instance=client, user=request.user)
+    if form.is_valid() and save_form(
         form,
         services.client_update,
         by=request.user,
@@ -444,7 +370,7 @@ def client_edit(request: HttpRequest, pk: int) -> HttpResponse:
     ):
         messages.success(request, _("Changes to %(client)s saved.") % {"client": client})
         return redirect("clients:client_detail", pk=client.pk)
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Edit %(client)s") % {"client": client},
@@ -478,7 +404,7 @@ def _delete_page(
 @require_http_methods(["GET", "POST"])
 def client_delete(request: HttpRequest, pk: int) -> HttpResponse:
     client = _client(request, pk)
-    _require(policies.can_delete_client(request.user))
+    require(policies.can_delete_client(request.user))
     return _delete_page(
         request,
         client=client,
@@ -509,13 +435,13 @@ class ChildKind:
     def save(self, request: HttpRequest, form: BaseForm) -> bool:
         row, by = form.instance, request.user
         if isinstance(row, Site):
-            return _saved(form, services.site_save, by=by, site=row)
+            return save_form(form, services.site_save, by=by, site=row)
         if isinstance(row, Contact):
-            return _saved(form, services.contact_save, by=by, contact=row)
+            return save_form(form, services.contact_save, by=by, contact=row)
         if isinstance(row, Activity):
             contacts = form.cleaned_data["contacts"]
-            return _saved(form, services.activity_log, by=by, activity=row, contacts=contacts)
-        return _saved(form, services.account_plan_save, by=by, plan=row)
+            return save_form(form, services.activity_log, by=by, activity=row, contacts=contacts)
+        return save_form(form, services.account_plan_save, by=by, plan=row)
 
 
 CHILDREN = {
@@ -538,14 +464,14 @@ def child_edit(
 ) -> HttpResponse:
     """Create (no `child_pk`) or edit a site, contact, activity or account plan of a client."""
     spec, client = CHILDREN[kind], _client(request, pk)
-    _require(spec.allowed(request, client))
+    require(spec.allowed(request, client))
     if child_pk is None:
         row = spec.model(client=client)
         if isinstance(row, Activity):
             row.author = request.user
     else:
         row = _child(request, spec.model, client, child_pk)
-    form = spec.form(_posted(request), instance=row)
+    form = spec.form(posted_data(request), instance=row)
     if form.is_valid() and spec.save(request, form):
         messages.success(request, _("%(object)s saved.") % {"object": row})
         return redirect(_back_to(client, spec.section))
@@ -553,7 +479,7 @@ def child_edit(
         reverse(f"clients:{spec.name}_delete", args=[client.pk, row.pk]) if row.pk else None
     )
     title = str(spec.new_title) if row.pk is None else _("Edit %(object)s") % {"object": row}
-    return _form_page(
+    return form_page(
         request,
         form,
         title=title,
@@ -567,7 +493,7 @@ def child_edit(
 def child_delete(request: HttpRequest, pk: int, kind: str, child_pk: int) -> HttpResponse:
     spec, client = CHILDREN[kind], _client(request, pk)
     row = _child(request, spec.model, client, child_pk)
-    _require(spec.allowed(request, client))
+    require(spec.allowed(request, client))
     return _delete_page(
         request,
         client=client,
@@ -583,16 +509,16 @@ def child_delete(request: HttpRequest, pk: int, kind: str, child_pk: int) -> Htt
 @require_http_methods(["GET", "POST"])
 def member_add(request: HttpRequest, pk: int) -> HttpResponse:
     client = _client(request, pk)
-    _require(policies.can_manage_client(request.user, client))
-    form = AccountTeamMemberForm(_posted(request), instance=AccountTeamMember(client=client))
-    if form.is_valid() and _saved(
+    require(policies.can_manage_client(request.user, client))
+    form = AccountTeamMemberForm(posted_data(request), instance=AccountTeamMember(client=client))
+    if form.is_valid() and save_form(
         form, services.account_team_member_add, by=request.user, member=form.instance
     ):
         messages.success(
             request, _("%(member)s joined the account team.") % {"member": _person(form.instance)}
         )
         return redirect(_back_to(client, "account-team"))
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("Add someone to the account team"),
@@ -613,9 +539,9 @@ def member_end(request: HttpRequest, pk: int, member_pk: int) -> HttpResponse:
         pk=member_pk,
     )
     member.client = client
-    _require(policies.can_manage_client(request.user, client))
-    form = AccountTeamMemberEndForm(_posted(request))
-    if form.is_valid() and _saved(
+    require(policies.can_manage_client(request.user, client))
+    form = AccountTeamMemberEndForm(posted_data(request))
+    if form.is_valid() and save_form(
         form,
         services.account_team_member_end,
         by=request.user,
@@ -626,7 +552,7 @@ def member_end(request: HttpRequest, pk: int, member_pk: int) -> HttpResponse:
             request, _("%(member)s left the account team.") % {"member": _person(member)}
         )
         return redirect(_back_to(client, "account-team"))
-    return _form_page(
+    return form_page(
         request,
         form,
         title=_("%(member)s leaves the account team") % {"member": _person(member)},
@@ -666,7 +592,7 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def team_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     """Create (no `pk`) or edit a team: name, lead and members."""
     team = Team() if pk is None else selectors.team_detail(user=request.user, pk=pk)
-    _require(policies.can_manage_teams(request.user))
+    require(policies.can_manage_teams(request.user))
     # Read before the form is bound: a rejected rename must not show in the title or trail.
     crumbs = [(_("Teams"), reverse("clients:team_list"))]
     if pk is None:
@@ -674,10 +600,10 @@ def team_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     else:
         title, back = _("Edit %(team)s") % {"team": team}, reverse("clients:team_detail", args=[pk])
         crumbs.append((team.name, back))
-    form = TeamForm(_posted(request), instance=team)
-    if form.is_valid() and _saved(
+    form = TeamForm(posted_data(request), instance=team)
+    if form.is_valid() and save_form(
         form, services.team_save, by=request.user, team=team, members=form.cleaned_data["members"]
     ):
         messages.success(request, _("Team %(team)s saved.") % {"team": team})
         return redirect("clients:team_detail", pk=team.pk)
-    return _form_page(request, form, title=title, back=back, breadcrumbs=crumbs)
+    return form_page(request, form, title=title, back=back, breadcrumbs=crumbs)

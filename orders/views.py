@@ -1,14 +1,14 @@
 """HTML pages for orders, contracts, opportunities and the catalogue: parse, call, render.
 
-Same rules as the clients pages (clients/views.py, whose helpers these reuse): a row the person
-may not see is a 404, an action their role does not allow is a 403, what a service refuses is a
-form error or an error message. htmx requests get a partial of the same template as the page.
+Same rules as the clients pages (clients/views.py; the shared helpers are accounts_crm/pages.py):
+a row the person may not see is a 404, an action their role does not allow is a 403, what a
+service refuses is a form error or an error message. htmx requests get a partial of the same
+template as the page.
 """
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
-from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -32,19 +31,20 @@ from pghistory.models import Events
 
 from accounts_crm.access import get_visible_or_404
 from accounts_crm.errors import DomainError, NotAllowedError
+from accounts_crm.pages import (
+    HISTORY_LIMIT,
+    csv_response,
+    field_change,
+    form_page,
+    is_htmx_partial,
+    posted_data,
+    require,
+    save_form,
+    sort_columns,
+)
 from clients import selectors as client_selectors
 from clients.models import Client
 from clients.policies import can_work_on_client
-from clients.views import (
-    HISTORY_LIMIT,
-    _Echo,
-    _field_change,
-    _form_page,
-    _is_htmx_partial,
-    _posted,
-    _require,
-    _saved,
-)
 from orders import policies, selectors, services
 from orders.filters import ContractFilter, OpportunityFilter, OrderFilter, ProductFilter
 from orders.forms import (
@@ -116,7 +116,7 @@ def _change_history(row: Any, *, models: list[str]) -> list[Any]:
         model = apps.get_model(event.pgh_obj_model)
         event.subject = model._meta.verbose_name
         event.changes = [
-            _field_change(model, name, values)
+            field_change(model, name, values)
             for name, values in sorted((event.pgh_diff or {}).items())
         ]
     return events
@@ -141,15 +141,6 @@ class ListSpec:
     csv_row: Callable[[Any], list[Any]]
 
 
-def _sort_columns(spec: ListSpec, current: str) -> list[dict[str, Any]]:
-    columns = []
-    for key, label in spec.columns:
-        direction = "asc" if current == key else "desc" if current == f"-{key}" else None
-        next_ = f"-{key}" if direction == "asc" else key
-        columns.append({"key": key, "label": label, "direction": direction, "next": next_})
-    return columns
-
-
 def _list_page(
     request: HttpRequest, spec: ListSpec, queryset: QuerySet, **context: Any
 ) -> HttpResponse:
@@ -163,11 +154,11 @@ def _list_page(
     context |= {
         "filter": filterset,
         "page": page,
-        "columns": _sort_columns(spec, request.GET.get("ordering", "")),
+        "columns": sort_columns(spec.columns, request.GET.get("ordering", "")),
     }
     template = spec.template
     response = render(
-        request, f"{template}#results" if _is_htmx_partial(request) else template, context
+        request, f"{template}#results" if is_htmx_partial(request) else template, context
     )
     response["Vary"] = "HX-Request"
     return response
@@ -175,16 +166,12 @@ def _list_page(
 
 def _csv(rows: QuerySet, spec: ListSpec) -> StreamingHttpResponse:
     """The filtered list as CSV, streamed."""
-    writer = csv.writer(_Echo())
-
-    def lines() -> Iterator[str]:
-        yield writer.writerow([str(label) for label in spec.csv_header])
-        for row in rows.iterator(chunk_size=500):
-            yield writer.writerow(spec.csv_row(row))
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = content_disposition_header(True, spec.csv_name)
-    return response
+    return csv_response(
+        rows.iterator(chunk_size=500),
+        filename=spec.csv_name,
+        header=spec.csv_header,
+        row=spec.csv_row,
+    )
 
 
 def _person(user: Any) -> str:
@@ -287,7 +274,7 @@ def product_list(request: HttpRequest) -> HttpResponse:
     """The catalogue; with `?order=<pk>` over htmx, the products offered while typing a line,
     priced as that order would price them (services.price_for)."""
     order_pk = request.GET.get("order", "")
-    if order_pk.isdigit() and _is_htmx_partial(request):
+    if order_pk.isdigit() and is_htmx_partial(request):
         order = _order(request, int(order_pk))
         context = {"options": _priced_products(request, order), "order": order}
         return render(request, "orders/product_list.html#options", context)
@@ -347,26 +334,26 @@ def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def order_create(request: HttpRequest, client_pk: int) -> HttpResponse:
     """A draft order for a client, on the contract in force today unless another is chosen."""
     client = _client(request, client_pk)
-    _require(policies.can_take_orders(request.user, client))
+    require(policies.can_take_orders(request.user, client))
     today = timezone.localdate()
     order = Order(client=client, owner=request.user, order_date=today)
     if request.method == "GET":
         order.contract = services.applicable_contract(client=client, on=today)
-    form = OrderForm(_posted(request), instance=order)
-    if form.is_valid() and _saved(form, services.order_create, by=request.user, order=order):
+    form = OrderForm(posted_data(request), instance=order)
+    if form.is_valid() and save_form(form, services.order_create, by=request.user, order=order):
         messages.success(request, _("Order %(order)s created: add its lines.") % {"order": order})
         return redirect(_order_url(order, "lines"))
     back = reverse("clients:client_detail", args=[client.pk]) + "#orders"
-    return _form_page(request, form, title=_("New order"), client=client, back=back)
+    return form_page(request, form, title=_("New order"), client=client, back=back)
 
 
 @require_http_methods(["GET", "POST"])
 def order_edit(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(request, pk)
-    _require(policies.can_take_orders(request.user, order.client))
+    require(policies.can_take_orders(request.user, order.client))
     number = order.number
-    form = OrderForm(_posted(request), instance=order)
-    if form.is_valid() and _saved(
+    form = OrderForm(posted_data(request), instance=order)
+    if form.is_valid() and save_form(
         form,
         services.order_update,
         by=request.user,
@@ -377,16 +364,16 @@ def order_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(_order_url(order))
     crumbs = [(_("Orders"), reverse("orders:order_list")), (number, _order_url(order))]
     title = _("Edit %(order)s") % {"order": number}
-    return _form_page(request, form, title=title, back=_order_url(order), breadcrumbs=crumbs)
+    return form_page(request, form, title=title, back=_order_url(order), breadcrumbs=crumbs)
 
 
 @require_POST
 def line_add(request: HttpRequest, pk: int) -> HttpResponse:
     """Fast order entry: a line by SKU or name, priced by the service; htmx swaps the lines."""
     order = _order(request, pk)
-    _require(policies.can_take_orders(request.user, order.client))
+    require(policies.can_take_orders(request.user, order.client))
     form = OrderLineForm(request.POST, line=OrderLine(order=order), auto_id="line_%s")
-    if form.is_valid() and _saved(
+    if form.is_valid() and save_form(
         form,
         services.order_line_save,
         by=request.user,
@@ -395,12 +382,12 @@ def line_add(request: HttpRequest, pk: int) -> HttpResponse:
         manual_price=form.manual_price,
     ):
         messages.success(request, _("%(line)s added.") % {"line": form.line.product})
-        if not _is_htmx_partial(request):
+        if not is_htmx_partial(request):
             return redirect(_order_url(order, "lines"))
         form = None
     order = _order(request, pk)
     context = _order_context(request, order, form)
-    if _is_htmx_partial(request):
+    if is_htmx_partial(request):
         context["oob_messages"] = True
         return render(request, "orders/order_detail.html#order-lines", context)
     return render(request, "orders/order_detail.html", context, status=400)
@@ -416,9 +403,9 @@ def _line(request: HttpRequest, order: Order, line_pk: int) -> OrderLine:
 def line_edit(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
     order = _order(request, pk)
     line = _line(request, order, line_pk)
-    _require(policies.can_take_orders(request.user, order.client))
-    form = OrderLineForm(_posted(request), line=line)
-    if form.is_valid() and _saved(
+    require(policies.can_take_orders(request.user, order.client))
+    form = OrderLineForm(posted_data(request), line=line)
+    if form.is_valid() and save_form(
         form,
         services.order_line_save,
         by=request.user,
@@ -429,7 +416,7 @@ def line_edit(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
         messages.success(request, _("%(line)s saved.") % {"line": line.product})
         return redirect(_order_url(order, "lines"))
     crumbs = [(_("Orders"), reverse("orders:order_list")), (order.number, _order_url(order))]
-    return _form_page(
+    return form_page(
         request,
         form,
         title=str(line.product),
@@ -442,7 +429,7 @@ def line_edit(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
 def line_delete(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
     order = _order(request, pk)
     line = _line(request, order, line_pk)
-    _require(policies.can_take_orders(request.user, order.client))
+    require(policies.can_take_orders(request.user, order.client))
     version = request.POST.get("version", "")
     if (
         _done(
@@ -463,7 +450,7 @@ def line_delivery(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
     """How much of a line is delivered so far; the order moves on by itself (the service)."""
     order = _order(request, pk)
     line = _line(request, order, line_pk)
-    _require(can_work_on_client(request.user, order.client))
+    require(can_work_on_client(request.user, order.client))
     form = DeliveryForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(form.errors["delivered_quantity"]))
@@ -484,7 +471,7 @@ def line_delivery(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
 @require_POST
 def order_transition(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(request, pk)
-    _require(policies.can_take_orders(request.user, order.client))
+    require(policies.can_take_orders(request.user, order.client))
     to = request.POST.get("to", "")
     if to not in Order.Status.values:
         messages.error(request, _("Choose the status the order moves to."))
@@ -503,7 +490,7 @@ def order_transition(request: HttpRequest, pk: int) -> HttpResponse:
 def order_reorder(request: HttpRequest, pk: int) -> HttpResponse:
     """One click: a draft copy of this order at today's prices, opened for editing."""
     order = _order(request, pk)
-    _require(policies.can_take_orders(request.user, order.client))
+    require(policies.can_take_orders(request.user, order.client))
     copy = _done(request, services.order_reorder, by=request.user, order=order)
     if copy is FAILED:
         return redirect(_order_url(order))
@@ -552,9 +539,9 @@ def contract_edit(
         contract = _contract(request, pk)
         client = contract.client
         title, back = _("Edit %(contract)s") % {"contract": contract}, _contract_url(contract)
-    _require(policies.can_manage_contracts(request.user, client))
-    form = ContractForm(_posted(request), instance=contract)
-    if form.is_valid() and _saved(
+    require(policies.can_manage_contracts(request.user, client))
+    form = ContractForm(posted_data(request), instance=contract)
+    if form.is_valid() and save_form(
         form,
         services.contract_save,
         by=request.user,
@@ -563,27 +550,29 @@ def contract_edit(
     ):
         messages.success(request, _("Contract %(contract)s saved.") % {"contract": contract})
         return redirect(_contract_url(contract))
-    return _form_page(request, form, title=title, client=client, back=back)
+    return form_page(request, form, title=title, client=client, back=back)
 
 
 @require_http_methods(["GET", "POST"])
 def contract_price_edit(request: HttpRequest, pk: int, price_pk: int | None = None) -> HttpResponse:
     """Add (no `price_pk`) or change an agreed price of a contract."""
     contract = _contract(request, pk)
-    _require(policies.can_manage_contracts(request.user, contract.client))
+    require(policies.can_manage_contracts(request.user, contract.client))
     if price_pk is None:
         price, title = ContractPrice(contract=contract), _("New contract price")
     else:
         price = get_object_or_404(contract.prices.select_related("product"), pk=price_pk)
         price.contract = contract
         title = _("Edit %(price)s") % {"price": price}
-    form = ContractPriceForm(_posted(request), instance=price)
-    if form.is_valid() and _saved(form, services.contract_price_save, by=request.user, price=price):
+    form = ContractPriceForm(posted_data(request), instance=price)
+    if form.is_valid() and save_form(
+        form, services.contract_price_save, by=request.user, price=price
+    ):
         messages.success(request, _("Price of %(product)s saved.") % {"product": price.product})
         return redirect(_contract_url(contract, "prices"))
     crumbs = [(_("Contracts"), reverse("orders:contract_list")),
               (contract.number, _contract_url(contract))]  # fmt: skip
-    return _form_page(
+    return form_page(
         request, form, title=title, back=_contract_url(contract, "prices"), breadcrumbs=crumbs
     )
 
@@ -606,9 +595,9 @@ def opportunity_edit(
         )
         client = opportunity.client
         title = _("Edit %(opportunity)s") % {"opportunity": opportunity}
-    _require(policies.can_take_orders(request.user, client))
-    form = OpportunityForm(_posted(request), instance=opportunity)
-    if form.is_valid() and _saved(
+    require(policies.can_take_orders(request.user, client))
+    form = OpportunityForm(posted_data(request), instance=opportunity)
+    if form.is_valid() and save_form(
         form,
         services.opportunity_save,
         by=request.user,
@@ -618,7 +607,7 @@ def opportunity_edit(
         messages.success(request, _("Opportunity %(title)s saved.") % {"title": opportunity})
         return redirect(reverse("clients:client_detail", args=[client.pk]) + "#opportunities")
     back = reverse("clients:client_detail", args=[client.pk]) + "#opportunities"
-    return _form_page(request, form, title=title, client=client, back=back)
+    return form_page(request, form, title=title, client=client, back=back)
 
 
 @require_POST
@@ -627,7 +616,7 @@ def opportunity_win(request: HttpRequest, pk: int) -> HttpResponse:
     opportunity = get_visible_or_404(
         selectors.opportunity_list(user=request.user), request.user, pk=pk
     )
-    _require(policies.can_take_orders(request.user, opportunity.client))
+    require(policies.can_take_orders(request.user, opportunity.client))
     order = _done(request, services.opportunity_win, by=request.user, opportunity=opportunity)
     if order is FAILED:
         return redirect(reverse("clients:client_detail", args=[opportunity.client_id]))

@@ -1,0 +1,132 @@
+"""Small pieces every app's HTML views share: run a service into a form, the form page, htmx,
+sortable column headers, streamed CSV and the audit trail's field changes.
+
+They used to live, private, in clients/views.py; orders (and the apps after it) use them too, so
+they are public here, where the dependency arrow allows every app to import them.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.db.models import Model
+from django.forms import BaseForm
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils.functional import Promise
+from django.utils.http import content_disposition_header
+
+from accounts_crm.errors import DomainError, NotAllowedError
+
+# Events shown in a change history (client page, order page, contract page).
+HISTORY_LIMIT = 50
+# The shared form page. It lives with the clients templates for history's sake; every app uses it.
+FORM_TEMPLATE = "clients/object_form.html"
+
+
+def save_form(form: BaseForm, service: Callable[..., Any], **kwargs: Any) -> bool:
+    """Run a service; what it refuses becomes a form error (or a 403). True when it saved."""
+    try:
+        service(**kwargs)
+    except NotAllowedError as error:
+        raise PermissionDenied(error.message) from error
+    except ValidationError as error:
+        for field, messages_ in error.update_error_dict({}).items():
+            form.add_error(field if field in form.fields else None, messages_)
+        return False
+    except DomainError as error:
+        form.add_error(None, error.message)
+        return False
+    return True
+
+
+def posted_data(request: HttpRequest) -> Any:
+    """The POST data on a POST (even an empty one, which `request.POST or None` would miss)."""
+    return request.POST if request.method == "POST" else None
+
+
+def require(allowed: bool) -> None:
+    """403 unless the policy check passed (rows the person may not see are 404s before this)."""
+    if not allowed:
+        raise PermissionDenied
+
+
+def form_page(
+    request: HttpRequest,
+    form: BaseForm,
+    *,
+    title: str,
+    client: Model | None = None,
+    back: str,
+    delete_url: str | None = None,
+    breadcrumbs: list[tuple[str, str]] | None = None,
+) -> HttpResponse:
+    """The shared form page; `breadcrumbs` (label, url) replace the clients trail above it."""
+    context = {"form": form, "title": title, "client": client, "back": back}
+    context |= {"delete_url": delete_url, "breadcrumbs": breadcrumbs}
+    return render(request, FORM_TEMPLATE, context)
+
+
+def is_htmx_partial(request: HttpRequest) -> bool:
+    """An htmx request that wants a partial (a history restore wants the whole page)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request
+
+
+def sort_columns(
+    columns: Iterable[tuple[str, str | Promise]], current: str
+) -> list[dict[str, Any]]:
+    """Header links of a sortable list: each column's direction now and the ordering it links to."""
+    headers = []
+    for key, label in columns:
+        direction = "asc" if current == key else "desc" if current == f"-{key}" else None
+        next_ = f"-{key}" if direction == "asc" else key
+        headers.append({"key": key, "label": label, "direction": direction, "next": next_})
+    return headers
+
+
+class Echo:
+    """A file-like object whose write() returns what it is given: csv.writer then yields lines."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_response(
+    rows: Iterable[Any],
+    *,
+    filename: str,
+    header: Sequence[str | Promise],
+    row: Callable[[Any], list[Any]],
+) -> StreamingHttpResponse:
+    """Rows as a CSV download, streamed: the export of a large book does not sit in memory.
+
+    Pass `queryset.iterator(chunk_size=...)` as `rows` so the database is read in chunks too.
+    """
+    writer = csv.writer(Echo())
+
+    def lines() -> Iterator[str]:
+        yield writer.writerow([str(label) for label in header])
+        for item in rows:
+            yield writer.writerow(row(item))
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
+
+
+def field_change(model: type[Model], name: str, values: list[Any]) -> dict[str, Any]:
+    """One field of an audit event's diff, with its label and choice labels resolved."""
+    try:
+        field = model._meta.get_field(name.removesuffix("_id"))
+    except FieldDoesNotExist:  # a column dropped since the event was written
+        return {"label": name, "old": values[0], "new": values[1]}
+    choices = dict(field.flatchoices) if field.choices else {}
+    return {
+        "label": field.verbose_name,
+        "old": choices.get(values[0], values[0]),
+        "new": choices.get(values[1], values[1]),
+    }
