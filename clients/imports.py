@@ -39,10 +39,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, models, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    IntegrityError,
+    connection,
+    connections,
+    models,
+    transaction,
+)
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -50,7 +59,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts_crm.access import AnyUser, Role, has_role
 from accounts_crm.audit import audit_context
-from accounts_crm.errors import DomainError
+from accounts_crm.errors import DomainError, NotAllowedError
 from clients import policies, services
 from clients.errors import ClientError, not_allowed
 from clients.models import Client, Contact, ImportJob, Region, Site, Team
@@ -72,8 +81,8 @@ class ImportKind(models.TextChoices):
     CONTACTS = "contacts", gettext_lazy("Contacts")
 
 
-# The documented layout of each kind: every column, and those a file must have.
-COLUMNS: dict[str, tuple[str, ...]] = {
+# The documented layout of each kind of the clients' group (registered at the bottom).
+_CLIENT_COLUMNS: dict[str, tuple[str, ...]] = {
     ImportKind.CLIENTS: (
         "name", "legal_name", "vat_number", "tax_code", "sdi_code", "pec", "team", "industry",
         "tier", "status", "scope", "street", "postal_code", "city", "province", "region",
@@ -88,22 +97,6 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "buying_role", "influence", "relationship_strength", "site_name", "reports_to_email",
     ),
 }  # fmt: skip
-REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    ImportKind.CLIENTS: ("name", "vat_number"),
-    ImportKind.SITES: ("client_vat_number", "name"),
-    ImportKind.CONTACTS: ("client_vat_number", "first_name", "last_name", "email"),
-}
-# Kinds run in this order, so that sites and contacts find the clients created before them.
-KIND_ORDER = (ImportKind.CLIENTS, ImportKind.SITES, ImportKind.CONTACTS)
-# XLSX sheets named after a kind, in English or Italian.
-SHEET_KINDS = {
-    "clients": ImportKind.CLIENTS,
-    "clienti": ImportKind.CLIENTS,
-    "sites": ImportKind.SITES,
-    "sedi": ImportKind.SITES,
-    "contacts": ImportKind.CONTACTS,
-    "contatti": ImportKind.CONTACTS,
-}
 # Columns whose values are choices: a code ("lombardia") or a label in any language ("Lombardia").
 CHOICE_COLUMNS: dict[str, dict[str, Any]] = {
     ImportKind.CLIENTS: {
@@ -121,6 +114,94 @@ CHOICE_COLUMNS: dict[str, dict[str, Any]] = {
 }
 
 
+# The registry: which kinds of import exist, grouped by the pages that import them ----------------
+#
+# A group (the clients' import, the catalogue's) has its own pages and runs its kinds in order;
+# each kind has its columns, the model its errors are named after and who may import it. Apps to
+# the right of clients register their groups from their own `imports` module (found by
+# `autodiscover_modules`, as the admin finds `admin` modules), so clients never imports them.
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    kind: str
+    label: Any  # plural, for messages about the file ("Clients need the columns ...")
+    row_label: Any  # singular, for each row of the preview
+    columns: tuple[str, ...]
+    required: tuple[str, ...]
+    model: type[models.Model]
+    # XLSX sheet names (lower case, spaces as underscores) that hold this kind.
+    sheet_names: tuple[str, ...] = ()
+    # Who may import this kind at all; rows are then checked one by one by the services.
+    can_import: Callable[[AnyUser], bool] | None = None
+    refusal: Any = None  # the message when `can_import` says no
+
+
+class ImportRunner:
+    """One pass over a group's rows as `by`: `handle` writes one row and names what it did."""
+
+    def __init__(self, *, by: AnyUser) -> None:
+        self.by = by
+
+    def handle(self, kind: str, values: dict[str, str], seen: dict[str, int], line: int) -> str:
+        """Write one row through the services; return create, update or unchanged."""
+        return getattr(self, f"_{kind}")(values, seen, line)
+
+    def label(self, kind: str, values: dict[str, str]) -> str:
+        return values.get("name", "")
+
+    def ordered(self, sheet: Sheet) -> list[Row]:
+        return sheet.rows
+
+
+@dataclass(frozen=True)
+class ImportGroup:
+    name: str  # stored on the job (ImportJob.group)
+    kinds: tuple[str, ...]  # in the order they run
+    runner: Callable[..., ImportRunner]
+    guess_kind: Callable[[list[str]], str]
+    can_import: Callable[[AnyUser], bool]
+    url_namespace: str  # of its pages: import_upload, import_preview, import_status, ...
+    title: Any
+    sheets_help: Any  # which XLSX sheet names are recognized
+    rules: tuple[Any, ...] = ()  # "how rows are matched", one line each
+
+
+KINDS: dict[str, KindSpec] = {}
+GROUPS: dict[str, ImportGroup] = {}
+# Kept for the pages and the templates: each kind's columns, and those a file must have.
+COLUMNS: dict[str, tuple[str, ...]] = {}
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {}
+
+
+def register(group: ImportGroup, kinds: Iterable[KindSpec]) -> None:
+    """Make a group of kinds importable (safe to call again, e.g. on a module reload)."""
+    for spec in kinds:
+        KINDS[spec.kind] = spec
+        COLUMNS[spec.kind] = spec.columns
+        REQUIRED_COLUMNS[spec.kind] = spec.required
+    GROUPS[group.name] = group
+
+
+@functools.cache
+def _discover() -> None:
+    from django.utils.module_loading import autodiscover_modules
+
+    autodiscover_modules("imports")
+
+
+def get_group(name: str) -> ImportGroup:
+    _discover()
+    try:
+        return GROUPS[name]
+    except KeyError:
+        raise ClientError(_("There is no import of this kind."), code="import_unknown") from None
+
+
+def group_kinds(group: ImportGroup) -> list[KindSpec]:
+    return [KINDS[kind] for kind in group.kinds]
+
+
 class ImportFileError(ClientError):
     """The file cannot be imported at all (type, size, encoding, columns, rows)."""
 
@@ -130,6 +211,11 @@ class ImportFileError(ClientError):
 def can_import(user: AnyUser) -> bool:
     """Admin, team leads and account staff; each row is then checked against their rights."""
     return has_role(user, Role.ADMIN, Role.TEAM_LEAD, Role.ACCOUNT_STAFF)
+
+
+def sheet_key(name: str) -> str:
+    """A sheet's name as the registry spells it: "Contract prices" -> "contract_prices"."""
+    return name.strip().lower().replace(" ", "_").replace("-", "_")
 
 
 # Parsing ------------------------------------------------------------------------------------------
@@ -149,8 +235,11 @@ class Sheet:
     ignored_columns: list[str] = field(default_factory=list)
 
 
-def parse_file(*, name: str, content: bytes, kind: str = "") -> list[Sheet]:
+def parse_file(*, name: str, content: bytes, kind: str = "", group: str = "clients") -> list[Sheet]:
     """The sheets of an import file, in the order they must run; raises ImportFileError."""
+    import_group = get_group(group)
+    if kind and kind not in import_group.kinds:
+        raise ImportFileError(_("There is no import of this kind."))
     if not content:
         raise ImportFileError(_("The file is empty."))
     if len(content) > MAX_BYTES:
@@ -159,12 +248,12 @@ def parse_file(*, name: str, content: bytes, kind: str = "") -> list[Sheet]:
     if extension == "csv":
         tables = [("", _read_csv(content))]
     elif extension == "xlsx":
-        tables = _read_xlsx(content)
+        tables = _read_xlsx(content, _sheet_kinds(import_group))
     else:
         raise ImportFileError(
             _("Upload a CSV (UTF-8) or an Excel XLSX file; %(name)s is neither.") % {"name": name}
         )
-    sheets = [_sheet(sheet_name, table, kind) for sheet_name, table in tables]
+    sheets = [_sheet(sheet_name, table, kind, import_group) for sheet_name, table in tables]
     total = sum(len(sheet.rows) for sheet in sheets)
     if total == 0:
         raise ImportFileError(_("The file has a header but no rows to import."))
@@ -173,7 +262,11 @@ def parse_file(*, name: str, content: bytes, kind: str = "") -> list[Sheet]:
             _("The file has %(count)s rows; at most %(max)s can be imported at once.")
             % {"count": total, "max": MAX_ROWS}
         )
-    return sorted(sheets, key=lambda sheet: KIND_ORDER.index(sheet.kind))
+    return sorted(sheets, key=lambda sheet: import_group.kinds.index(sheet.kind))
+
+
+def _sheet_kinds(group: ImportGroup) -> dict[str, str]:
+    return {name: spec.kind for spec in group_kinds(group) for name in spec.sheet_names}
 
 
 Table = Iterator[tuple[int, list[str]]]
@@ -199,14 +292,14 @@ def _read_csv(content: bytes) -> Table:
         ) from None
 
 
-def _read_xlsx(content: bytes) -> list[tuple[str, Table]]:
+def _read_xlsx(content: bytes, sheet_kinds: dict[str, str]) -> list[tuple[str, Table]]:
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError):
         raise ImportFileError(_("The file is not a valid Excel XLSX workbook.")) from None
-    named = [ws for ws in workbook.worksheets if ws.title.strip().lower() in SHEET_KINDS]
+    named = [ws for ws in workbook.worksheets if sheet_key(ws.title) in sheet_kinds]
     chosen = named or workbook.worksheets[:1]
     if not chosen:
         raise ImportFileError(_("The workbook has no sheets."))
@@ -237,7 +330,7 @@ def _header_name(cell: str) -> str:
     return cell.strip().lower().replace(" ", "_").replace("-", "_")
 
 
-def _sheet(sheet_name: str, table: Table, kind: str) -> Sheet:
+def _sheet(sheet_name: str, table: Table, kind: str, group: ImportGroup) -> Sheet:
     where = _("Sheet %(sheet)s: ") % {"sheet": sheet_name} if sheet_name else ""
     header: list[str] = []
     for _line, cells in table:
@@ -246,7 +339,7 @@ def _sheet(sheet_name: str, table: Table, kind: str) -> Sheet:
             break
     if not header:
         raise ImportFileError(where + _("the file has no header row."))
-    kind = SHEET_KINDS.get(sheet_name.strip().lower(), kind) or _guess_kind(header)
+    kind = _sheet_kinds(group).get(sheet_key(sheet_name), kind) or group.guess_kind(header)
     duplicated = sorted({column for column in header if column and header.count(column) > 1})
     if duplicated:
         raise ImportFileError(
@@ -259,7 +352,7 @@ def _sheet(sheet_name: str, table: Table, kind: str) -> Sheet:
             where
             + _("%(kind)s need the columns %(columns)s; missing: %(missing)s.")
             % {
-                "kind": ImportKind(kind).label,
+                "kind": KINDS[kind].label,
                 "columns": ", ".join(REQUIRED_COLUMNS[kind]),
                 "missing": ", ".join(missing),
             }
@@ -284,14 +377,6 @@ def _sheet(sheet_name: str, table: Table, kind: str) -> Sheet:
     return sheet
 
 
-def _guess_kind(header: list[str]) -> str:
-    if "first_name" in header or "last_name" in header:
-        return ImportKind.CONTACTS
-    if "client_vat_number" in header:
-        return ImportKind.SITES
-    return ImportKind.CLIENTS
-
-
 # Values -------------------------------------------------------------------------------------------
 
 
@@ -308,7 +393,7 @@ def _choice_lookup(choices: Any) -> dict[str, Any]:
     return lookup
 
 
-def _choice(choices: Any, text: str) -> Any:
+def parse_choice(choices: Any, text: str) -> Any:
     value = _choice_lookup(choices).get(text.strip().casefold())
     if value is None:
         raise ValidationError(
@@ -326,7 +411,7 @@ def _vat(text: str) -> str:
     return number
 
 
-def _messages(error: Exception, model: type[models.Model] | None = None) -> list[str]:
+def row_messages(error: Exception, model: type[models.Model] | None = None) -> list[str]:
     """A person-readable message per problem, each field named in the user's language."""
     if isinstance(error, DomainError):
         return [error.message]
@@ -349,7 +434,9 @@ def _messages(error: Exception, model: type[models.Model] | None = None) -> list
 # Running the rows --------------------------------------------------------------------------------
 
 
-class _RowError(Exception):
+class RowError(Exception):
+    """A row's own problems, in the words to show on its line of the preview."""
+
     def __init__(self, messages: Iterable[str]) -> None:
         super().__init__()
         self.messages = list(messages)
@@ -402,59 +489,73 @@ class _Progress:
             self.connection.close()
 
 
-class _Run:
-    """One pass over an import's rows, writing through the services as `by`."""
+def _execute(
+    runner: ImportRunner,
+    sheets: list[Sheet],
+    skip: dict[tuple[str, int], dict[str, Any]],
+    progress: Callable[[int], None],
+) -> list[dict[str, Any]]:
+    """Every row in its own savepoint: a row's error is its own, the others go on."""
+    results = []
+    done = 0
+    for sheet in sheets:
+        seen: dict[str, int] = {}
+        for row in runner.ordered(sheet):
+            result = {
+                "sheet": sheet.name,
+                "line": row.line,
+                "kind": sheet.kind,
+                "label": runner.label(sheet.kind, row.values),
+                "action": "error",
+                "errors": [],
+            }
+            key = (sheet.name, row.line)
+            if key in skip:
+                results.append(skip[key])
+            else:
+                try:
+                    with transaction.atomic():
+                        result["action"] = runner.handle(sheet.kind, row.values, seen, row.line)
+                except RowError as error:
+                    result["errors"] = error.messages
+                except (ValidationError, DomainError) as error:
+                    result["errors"] = row_messages(error, KINDS[sheet.kind].model)
+                except IntegrityError as error:
+                    # A constraint the service's full_clean() could not see coming (another
+                    # transaction committed the conflicting row meanwhile): the row's error,
+                    # in the constraint's words, not a crash.
+                    result["errors"] = [_constraint_message(error)]
+                results.append(result)
+            done += 1
+            progress(done)
+    return results
 
-    def __init__(self, *, by: AnyUser, progress: Callable[[int], None]) -> None:
-        self.by = by
-        self.progress = progress
-        self.done = 0
+
+def _constraint_message(error: IntegrityError) -> str:
+    name = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+    for model in apps.get_models():
+        for constraint in model._meta.constraints:
+            if constraint.name == name:
+                return str(constraint.get_violation_error_message())
+    return _("This row conflicts with data already stored.")
+
+
+class _Run(ImportRunner):
+    """The clients' group: clients, sites and contacts, written through the clients' services."""
+
+    def __init__(self, *, by: AnyUser) -> None:
+        super().__init__(by=by)
         self.clients: dict[str, Client] = {}  # by matching key, as written in this run
         self.teams = {team.name.casefold(): team for team in Team.objects.all()}
         self.led_teams = [team for team in self.teams.values() if team.lead_id == by.pk]
 
-    def execute(
-        self, sheets: list[Sheet], skip: dict[tuple[str, int], dict[str, Any]]
-    ) -> list[dict[str, Any]]:
-        results = []
-        for sheet in sheets:
-            handle = getattr(self, f"_{sheet.kind}")
-            seen: dict[str, int] = {}
-            for row in self._ordered(sheet):
-                result = {
-                    "sheet": sheet.name,
-                    "line": row.line,
-                    "kind": sheet.kind,
-                    "label": self._label(sheet.kind, row.values),
-                    "action": "error",
-                    "errors": [],
-                }
-                key = (sheet.name, row.line)
-                if key in skip:
-                    results.append(skip[key])
-                else:
-                    try:
-                        with transaction.atomic():
-                            result["action"] = handle(row.values, seen, row.line)
-                    except _RowError as error:
-                        result["errors"] = error.messages
-                    except (ValidationError, DomainError) as error:
-                        model = {"clients": Client, "sites": Site, "contacts": Contact}
-                        result["errors"] = _messages(error, model[sheet.kind])
-                    results.append(result)
-                self.done += 1
-                self.progress(self.done)
-        return results
-
-    @staticmethod
-    def _label(kind: str, values: dict[str, str]) -> str:
+    def label(self, kind: str, values: dict[str, str]) -> str:
         if kind == ImportKind.CONTACTS:
             name = f"{values.get('first_name', '')} {values.get('last_name', '')}".strip()
             return f"{name} <{values['email']}>" if values.get("email") else name
         return values.get("name", "")
 
-    @staticmethod
-    def _ordered(sheet: Sheet) -> list[Row]:
+    def ordered(self, sheet: Sheet) -> list[Row]:
         """File order, except that a parent (or manager) in the file runs before its children."""
         if sheet.kind == ImportKind.CLIENTS:
             own, up = "vat_number", "parent_vat_number"
@@ -512,7 +613,7 @@ class _Run:
     def _clients(self, values: dict[str, str], seen: dict[str, int], line: int) -> str:
         key = self._client_key(values)
         if key in seen:
-            raise _RowError([_("This client is on line %(line)s already.") % {"line": seen[key]}])
+            raise RowError([_("This client is on line %(line)s already.") % {"line": seen[key]}])
         seen[key] = line
         fields = self._client_fields(values)
         parent = self._parent(values)
@@ -520,7 +621,7 @@ class _Run:
         if client is None:
             if "team" not in fields:
                 if len(self.led_teams) != 1:
-                    raise _RowError([_("Give the team that owns this new client.")])
+                    raise RowError([_("Give the team that owns this new client.")])
                 fields["team"] = self.led_teams[0]
             client = Client(**fields)
             client.parent = parent
@@ -528,20 +629,20 @@ class _Run:
             action = "create"
         else:
             if not policies.can_manage_client(self.by, client):
-                raise _RowError(
+                raise RowError(
                     [_("A client with this VAT number exists and you may not change it.")]
                 )
             moves_team = "team" in fields and fields["team"].pk != client.team_id
             if moves_team and not policies.can_create_client(self.by, fields["team"]):
-                raise _RowError(
+                raise RowError(
                     [_("You may not give clients to the team %(team)s.") % {"team": fields["team"]}]
                 )
-            before = _snapshot(client)
+            before = snapshot(client)
             services.apply_fields(client, fields)
             if parent is not None:
                 client.parent = parent
             client.clean()  # normalizes as saving would, so that "unchanged" is exact
-            if _snapshot(client) == before:
+            if snapshot(client) == before:
                 action = "unchanged"
             else:
                 client = services.client_update(by=self.by, client=client, version=client.version)
@@ -552,7 +653,7 @@ class _Run:
     def _client_fields(self, values: dict[str, str]) -> dict[str, Any]:
         fields: dict[str, Any] = {}
         errors: list[str] = []
-        for column in COLUMNS[ImportKind.CLIENTS]:
+        for column in _CLIENT_COLUMNS[ImportKind.CLIENTS]:
             text = values.get(column, "")
             if not text or column == "parent_vat_number":
                 continue
@@ -562,15 +663,15 @@ class _Run:
                     if fields["team"] is None:
                         raise ValidationError(_("No team is called %(team)s.") % {"team": text})
                 elif column in CHOICE_COLUMNS[ImportKind.CLIENTS]:
-                    fields[column] = _choice(CHOICE_COLUMNS[ImportKind.CLIENTS][column], text)
+                    fields[column] = parse_choice(CHOICE_COLUMNS[ImportKind.CLIENTS][column], text)
                 elif column == "vat_number":
                     fields[column] = _vat(text)
                 else:
                     fields[column] = text
             except ValidationError as error:
-                errors += _messages(ValidationError({column: error}), Client)
+                errors += row_messages(ValidationError({column: error}), Client)
         if errors:
-            raise _RowError(errors)
+            raise RowError(errors)
         return fields
 
     def _parent(self, values: dict[str, str]) -> Client | None:
@@ -594,7 +695,7 @@ class _Run:
         if client is not None:
             self.clients[f"vat:{vat}"] = client  # the next rows of this client ask again
         else:
-            raise _RowError(
+            raise RowError(
                 [
                     _("%(column)s: none of your clients has the VAT number %(vat)s.")
                     % {"column": column.capitalize(), "vat": text}
@@ -609,7 +710,7 @@ class _Run:
         name = values.get("name", "")
         key = f"{client.pk}:{name.casefold()}"
         if key in seen:
-            raise _RowError([_("This site is on line %(line)s already.") % {"line": seen[key]}])
+            raise RowError([_("This site is on line %(line)s already.") % {"line": seen[key]}])
         seen[key] = line
         fields = self._simple_fields(ImportKind.SITES, values, Site, skip=("client_vat_number",))
         site = Site.objects.filter(client=client, name__iexact=name).first() if name else None
@@ -627,7 +728,7 @@ class _Run:
         first, last = values.get("first_name", ""), values.get("last_name", "")
         key = f"{client.pk}:" + (email.casefold() or f"{first}|{last}".casefold())
         if key in seen:
-            raise _RowError([_("This contact is on line %(line)s already.") % {"line": seen[key]}])
+            raise RowError([_("This contact is on line %(line)s already.") % {"line": seen[key]}])
         seen[key] = line
         fields = self._simple_fields(
             ImportKind.CONTACTS,
@@ -655,7 +756,7 @@ class _Run:
                     % {"client": client, "email": values["reports_to_email"]}
                 )
         if errors:
-            raise _RowError(errors)
+            raise RowError(errors)
         existing = Contact.objects.filter(client=client)
         if email:
             contact = existing.filter(email__iexact=email).first()
@@ -679,27 +780,27 @@ class _Run:
     ) -> dict[str, Any]:
         fields: dict[str, Any] = {}
         errors: list[str] = []
-        for column in COLUMNS[kind]:
+        for column in _CLIENT_COLUMNS[kind]:
             text = values.get(column, "")
             if not text or column in skip:
                 continue
             if column in CHOICE_COLUMNS[kind]:
                 try:
-                    fields[column] = _choice(CHOICE_COLUMNS[kind][column], text)
+                    fields[column] = parse_choice(CHOICE_COLUMNS[kind][column], text)
                 except ValidationError as error:
-                    errors += _messages(ValidationError({column: error}), model)
+                    errors += row_messages(ValidationError({column: error}), model)
             elif column in ("province", "country"):
                 fields[column] = text.upper()
             else:
                 fields[column] = text
         if errors:
-            raise _RowError(errors)
+            raise RowError(errors)
         return fields
 
     def _update(self, instance: models.Model, fields: dict[str, Any], save: Callable) -> str:
-        before = _snapshot(instance)
+        before = snapshot(instance)
         services.apply_fields(instance, fields)
-        if _snapshot(instance) == before:
+        if snapshot(instance) == before:
             # Still the person's rights on the row: "unchanged" must not hide a refusal.
             if not policies.can_work_on_client(self.by, instance.client):  # type: ignore[attr-defined]
                 raise not_allowed()
@@ -708,7 +809,7 @@ class _Run:
         return "update"
 
 
-def _snapshot(instance: models.Model) -> dict[str, Any]:
+def snapshot(instance: models.Model) -> dict[str, Any]:
     ignored = {"id", "created_at", "updated_at", "version"}
     return {
         f.attname: getattr(instance, f.attname)
@@ -721,7 +822,10 @@ def _run(
     job: ImportJob, *, commit: bool, skip: dict[tuple[str, int], dict[str, Any]] | None = None
 ) -> list[dict[str, Any]]:
     """Run every row of `job` as its uploader; roll back unless `commit` and all went well."""
-    sheets = parse_file(name=job.file_name, content=bytes(job.content), kind=job.kind)
+    group = get_group(job.group)
+    sheets = parse_file(
+        name=job.file_name, content=bytes(job.content), kind=job.kind, group=job.group
+    )
     progress = _Progress(job.pk, sum(len(sheet.rows) for sheet in sheets))
     progress(0, force=True)
     skip = skip or {}
@@ -732,8 +836,8 @@ def _run(
             audit_context(user=job.created_by_id, import_job=job.pk) if commit else nullcontext(),
             transaction.atomic(),
         ):
-            run = _Run(by=job.created_by, progress=progress)
-            results = run.execute(sheets, skip)
+            runner = group.runner(by=job.created_by)
+            results = _execute(runner, sheets, skip, progress)
             if not commit:
                 transaction.set_rollback(True)
             elif any(r["action"] == "error" and _row_key(r) not in skip for r in results):
@@ -759,19 +863,25 @@ def _mark(job: ImportJob, status: str, **fields: Any) -> None:
 
 
 @transaction.atomic
-def import_job_create(*, by: AnyUser, file: UploadedFile, kind: str = "") -> ImportJob:
+def import_job_create(
+    *, by: AnyUser, file: UploadedFile, kind: str = "", group: str = "clients"
+) -> ImportJob:
     """Check the file's shape now, and have the worker check its rows (raises ImportFileError)."""
-    if not can_import(by):
+    if not get_group(group).can_import(by):
         raise not_allowed()
     if file.size is not None and file.size > MAX_BYTES:
         raise ImportFileError(_("The file is larger than 5 MB; split it into smaller files."))
     content = file.read(MAX_BYTES + 1)
     name = file.name or "import"
-    sheets = parse_file(name=name, content=content, kind=kind)
+    sheets = parse_file(name=name, content=content, kind=kind, group=group)
+    for spec in {KINDS[sheet.kind] for sheet in sheets}:
+        if spec.can_import is not None and not spec.can_import(by):
+            raise NotAllowedError(str(spec.refusal))
     job = ImportJob.objects.create(
         created_by=by,
         file_name=name[:255],
         content=content,
+        group=group,
         kind=kind,
         language=translation.get_language() or settings.LANGUAGE_CODE,
         progress_total=sum(len(sheet.rows) for sheet in sheets),
@@ -865,3 +975,80 @@ def import_template_csv(kind: str) -> str:
     buffer = io.StringIO()
     csv.writer(buffer).writerow(COLUMNS[kind])
     return buffer.getvalue()
+
+
+def _guess_client_kind(header: list[str]) -> str:
+    if "first_name" in header or "last_name" in header:
+        return ImportKind.CONTACTS
+    if "client_vat_number" in header:
+        return ImportKind.SITES
+    return ImportKind.CLIENTS
+
+
+register(
+    ImportGroup(
+        name="clients",
+        kinds=(ImportKind.CLIENTS, ImportKind.SITES, ImportKind.CONTACTS),
+        runner=_Run,
+        guess_kind=_guess_client_kind,
+        can_import=can_import,
+        url_namespace="clients",
+        title=gettext_lazy("Import clients, sites and contacts"),
+        sheets_help=gettext_lazy(
+            "A CSV file holds one kind of row; an XLSX workbook may hold all three in sheets "
+            "named clients, sites and contacts."
+        ),
+        rules=(
+            gettext_lazy(
+                "Clients by VAT number (with or without the IT prefix); without one, by tax "
+                "code; without both, by name. The parent company is given by its VAT number."
+            ),
+            gettext_lazy(
+                "Sites by client and name; contacts by client and e-mail (without an e-mail, by "
+                "first and last name). The client is given by its VAT number."
+            ),
+            gettext_lazy(
+                "A row that matches updates what is there; importing the same file again "
+                "creates no duplicates. Empty cells leave the current value as it is."
+            ),
+            gettext_lazy(
+                "Choices (tier, status, region, kind, buying role, influence, relationship "
+                "strength) may be given as codes or as the labels shown in the application, in "
+                "Italian or English."
+            ),
+            gettext_lazy(
+                "You can import only what your role lets you change: rows about other accounts "
+                "are shown as errors and skipped."
+            ),
+        ),
+    ),
+    [
+        KindSpec(
+            kind=ImportKind.CLIENTS,
+            label=ImportKind.CLIENTS.label,
+            row_label=gettext_lazy("Client"),
+            columns=_CLIENT_COLUMNS[ImportKind.CLIENTS],
+            required=("name", "vat_number"),
+            model=Client,
+            sheet_names=("clients", "clienti"),
+        ),
+        KindSpec(
+            kind=ImportKind.SITES,
+            label=ImportKind.SITES.label,
+            row_label=gettext_lazy("Site"),
+            columns=_CLIENT_COLUMNS[ImportKind.SITES],
+            required=("client_vat_number", "name"),
+            model=Site,
+            sheet_names=("sites", "sedi"),
+        ),
+        KindSpec(
+            kind=ImportKind.CONTACTS,
+            label=ImportKind.CONTACTS.label,
+            row_label=gettext_lazy("Contact"),
+            columns=_CLIENT_COLUMNS[ImportKind.CONTACTS],
+            required=("client_vat_number", "first_name", "last_name", "email"),
+            model=Contact,
+            sheet_names=("contacts", "contatti"),
+        ),
+    ],
+)

@@ -556,6 +556,9 @@ class ImportJob(TimeStampedModel):
     file_name = models.CharField(_("file"), max_length=255)
     # The uploaded file itself (at most 5 MB), emptied once it is imported.
     content = models.BinaryField(_("content"), blank=True)
+    # Which import's pages and kinds the file belongs to (clients/imports.py GROUPS): the
+    # clients' own, or one an app to the right registered (the catalogue's, in orders).
+    group = models.CharField(_("import of"), max_length=20, default="clients")
     # What a CSV file (or an XLSX sheet not named after a kind) holds; blank: from its columns.
     kind = models.CharField(_("kind"), max_length=20, blank=True)
     # Messages are rendered by the worker in the language of the person who uploaded the file.
@@ -579,14 +582,22 @@ class ImportJob(TimeStampedModel):
                 condition=Q(status__in=["checking", "checked", "applying", "applied", "failed"]),
                 name="import_job_status_valid",
             ),
+            # Strings, not the registry: clients may not import the apps that add kinds.
             models.CheckConstraint(
-                condition=Q(kind__in=["", "clients", "sites", "contacts"]),
+                condition=Q(group__in=["clients", "orders"]), name="import_job_group_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=["", "clients", "sites", "contacts", "products", "contract_prices"]
+                ),
                 name="import_job_kind_valid",
             ),
         ]
         indexes = [
-            # Serves the upload page's "your recent imports".
-            models.Index(fields=["created_by", "-created_at"], name="import_job_user_idx"),
+            # Serves each upload page's "your recent imports" (of its own group).
+            models.Index(
+                fields=["created_by", "group", "-created_at"], name="import_job_user_group_idx"
+            ),
         ]
 
     def __str__(self) -> str:
