@@ -156,3 +156,116 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Opportunity {n}")
     value = Decimal("50000.00")
     owner = factory.SubFactory(UserFactory, roles=[Role.ACCOUNT_STAFF])
+
+
+# projects ------------------------------------------------------------------------------------
+
+
+class ProjectFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "projects.Project"
+
+    client = factory.SubFactory(ClientFactory)
+    name = factory.Sequence(lambda n: f"Project {n}")
+    kind = "delivery"
+    status = "active"
+    manager = factory.SubFactory(UserFactory, roles=[Role.ACCOUNT_STAFF])
+    starts_on = factory.LazyFunction(lambda: datetime.date(2026, 1, 1))
+    due_on = factory.LazyFunction(lambda: datetime.date(2026, 12, 31))
+    budget = Decimal("25000.00")
+
+
+class MilestoneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "projects.Milestone"
+
+    project = factory.SubFactory(ProjectFactory)
+    name = factory.Sequence(lambda n: f"Milestone {n}")
+    due_on = factory.LazyFunction(lambda: datetime.date(2026, 6, 30))
+    owner = factory.LazyAttribute(lambda m: m.project.manager)
+    billable_amount = Decimal("5000.00")
+    position = factory.Sequence(lambda n: n)
+
+
+class MilestoneDependencyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "projects.MilestoneDependency"
+
+    milestone = factory.SubFactory(MilestoneFactory)
+    predecessor = factory.SubFactory(
+        MilestoneFactory, project=factory.SelfAttribute("..milestone.project")
+    )
+
+
+class TaskFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "projects.Task"
+
+    project = factory.SubFactory(ProjectFactory)
+    title = factory.Sequence(lambda n: f"Task {n}")
+    assignee = factory.LazyAttribute(lambda t: t.project.manager)
+    due_on = factory.LazyFunction(lambda: datetime.date(2026, 6, 15))
+
+
+class TrainingSessionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "projects.TrainingSession"
+
+    client = factory.SubFactory(ClientFactory)
+    topic = factory.Sequence(lambda n: f"Training topic {n}")
+    starts_at = factory.LazyFunction(
+        lambda: datetime.datetime(2026, 5, 4, 9, 0, tzinfo=datetime.UTC)
+    )
+    duration_minutes = 120
+    site = None
+    remote = True
+    trainer = factory.SubFactory(UserFactory, roles=[Role.ACCOUNT_STAFF])
+
+
+class TrainingAttendanceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "projects.TrainingAttendance"
+
+    session = factory.SubFactory(TrainingSessionFactory)
+    contact = factory.SubFactory(ContactFactory, client=factory.SelfAttribute("..session.client"))
+    attended = True
+
+
+class MarketingInitiativeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "projects.MarketingInitiative"
+
+    client = factory.SubFactory(ClientFactory)
+    name = factory.Sequence(lambda n: f"Initiative {n}")
+    channel = "event"
+    status = "planned"
+    starts_on = factory.LazyFunction(lambda: datetime.date(2026, 3, 1))
+    ends_on = factory.LazyFunction(lambda: datetime.date(2026, 3, 31))
+    budget = Decimal("10000.00")
+    our_contribution = Decimal("4000.00")
+    target_metric = "leads"
+    target_value = Decimal("100")
+
+
+class ServiceLevelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "projects.ServiceLevel"
+
+    contract = factory.SubFactory(ContractFactory)
+    priority = "urgent"
+    hours = 2
+
+
+class ServiceCaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "projects.ServiceCase"
+
+    client = factory.SubFactory(ClientFactory)
+    contact = factory.SubFactory(ContactFactory, client=factory.SelfAttribute("..client"))
+    subject = factory.Sequence(lambda n: f"Case {n}")
+    priority = "normal"
+    status = "new"
+    opened_at = factory.LazyFunction(
+        lambda: datetime.datetime(2026, 6, 1, 9, 0, tzinfo=datetime.UTC)
+    )
+    sla_due = factory.LazyAttribute(lambda c: c.opened_at + datetime.timedelta(hours=24))
