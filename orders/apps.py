@@ -25,4 +25,8 @@ class OrdersConfig(AppConfig):
             ClientSection("opportunities", _("Opportunities"),
                           "orders/_section_opportunities.html",
                           views.client_opportunities_context),
+            ClientSection("reorders", _("Reorders due"), "orders/_section_reorders.html",
+                          views.client_reorders_context),
+            ClientSection("whitespace", _("Whitespace"), "orders/_section_whitespace.html",
+                          views.client_whitespace_context),
         ]  # fmt: skip

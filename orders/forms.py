@@ -208,3 +208,27 @@ class OpportunityForm(forms.ModelForm):
         self.fields["stage"].choices = [
             choice for choice in self.fields["stage"].choices if choice[0] != "won"
         ] + ([("won", Opportunity.Stage.WON.label)] if self.instance.stage == "won" else [])
+
+
+class SuggestionForm(forms.Form):
+    """A suggestion on the client page turned into an opportunity: a reorder due names its
+    product, a whitespace suggestion its product family. Whether it is still suggested is the
+    view's question (it asks the selectors)."""
+
+    source = forms.ChoiceField(
+        choices=[
+            (Opportunity.Source.REORDER_DUE, Opportunity.Source.REORDER_DUE.label),
+            (Opportunity.Source.WHITESPACE, Opportunity.Source.WHITESPACE.label),
+        ]
+    )
+    product = forms.ModelChoiceField(queryset=Product.objects.all(), required=False)
+    family = forms.CharField(max_length=100, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        source = data.get("source")
+        if source == Opportunity.Source.REORDER_DUE and not data.get("product"):
+            raise forms.ValidationError(_("Choose the product to reorder."))
+        if source == Opportunity.Source.WHITESPACE and not data.get("family"):
+            raise forms.ValidationError(_("Choose the product family to propose."))
+        return data

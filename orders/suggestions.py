@@ -42,8 +42,9 @@ from django.utils.translation import gettext as _
 
 from accounts_crm.access import AnyUser
 from accounts_crm.money import quantize
+from clients.errors import not_allowed
 from clients.models import Client
-from orders import services
+from orders import policies, services
 from orders.models import Opportunity, OrderLine, Product
 from orders.selectors import line_net_expression
 
@@ -71,6 +72,10 @@ class ReorderDue:
     last_order_dates: list[datetime.date]  # the last three purchase days, newest first
     purchases: int
     last_quantity: Decimal
+
+    @property
+    def days_until_due(self) -> int:
+        return -self.days_overdue
 
 
 REORDERS_DUE_SQL = """
@@ -255,6 +260,58 @@ def whitespace(*, user: AnyUser, client: Client, on: datetime.date | None = None
 SUGGESTED_PRODUCTS = 3  # a whitespace opportunity carries the family's best sellers
 
 
+SUGGESTION_SOURCES = (Opportunity.Source.REORDER_DUE, Opportunity.Source.WHITESPACE)
+
+
+@dataclass
+class OpenSuggestions:
+    """The client's open opportunities that came from a suggestion, by what they are about: a
+    reorder due by its product, a whitespace family by its products' families (and by title, for
+    a family whose products were all withdrawn). Lets the client page show "see the opportunity"
+    instead of the button, and lets the one click stay one opportunity."""
+
+    by_product: dict[int, Opportunity] = field(default_factory=dict)
+    by_family: dict[str, Opportunity] = field(default_factory=dict)
+    by_title: dict[tuple[str, str], Opportunity] = field(default_factory=dict)
+
+    def for_reorder(self, product: Product) -> Opportunity | None:
+        return self.by_product.get(product.pk) or self.by_title.get(
+            (Opportunity.Source.REORDER_DUE, _reorder_title(product))
+        )
+
+    def for_family(self, family: str) -> Opportunity | None:
+        return self.by_family.get(family) or self.by_title.get(
+            (Opportunity.Source.WHITESPACE, _whitespace_title(family))
+        )
+
+
+def open_suggestions(*, client: Client) -> OpenSuggestions:
+    """Open (not won, not lost) suggestion opportunities of `client` (two queries)."""
+    opportunities = (
+        Opportunity.objects.filter(client=client, source__in=SUGGESTION_SOURCES)
+        .exclude(stage__in=[Opportunity.Stage.WON, Opportunity.Stage.LOST])
+        .prefetch_related("products")
+        .order_by("pk")  # the oldest wins when (by hand) there are two
+    )
+    found = OpenSuggestions()
+    for opportunity in reversed(list(opportunities)):
+        found.by_title[(opportunity.source, opportunity.title)] = opportunity
+        for product in opportunity.products.all():
+            if opportunity.source == Opportunity.Source.REORDER_DUE:
+                found.by_product[product.pk] = opportunity
+            else:
+                found.by_family[product.family] = opportunity
+    return found
+
+
+def _reorder_title(product: Product) -> str:
+    return _("Reorder: %(product)s") % {"product": product.name}
+
+
+def _whitespace_title(family: str) -> str:
+    return _("Whitespace: %(family)s") % {"family": family}
+
+
 @transaction.atomic
 def suggestion_to_opportunity(
     *,
@@ -266,27 +323,34 @@ def suggestion_to_opportunity(
 ) -> Opportunity:
     """Open an opportunity from a reorder due (a product) or a whitespace family.
 
-    Clicking twice gives the same open opportunity, not two.
+    Clicking twice gives the same open opportunity, not two: the client's row is locked while
+    its open suggestion opportunities are looked up, so two clicks at once wait for each other,
+    and the lookup goes by product (reorder) or product family (whitespace), not only by the
+    title, which is written in the language of whoever clicked first.
     """
+    if not policies.can_take_orders(by, client):
+        raise not_allowed()
     today = timezone.localdate()
     if source == Opportunity.Source.REORDER_DUE:
         if product is None:
             raise ValueError("A reorder-due opportunity is about one product.")
-        title = _("Reorder: %(product)s") % {"product": product.name}
+        title = _reorder_title(product)
         products = [product]
         probability = 60
     elif source == Opportunity.Source.WHITESPACE:
         if not family:
             raise ValueError("A whitespace opportunity is about one product family.")
-        title = _("Whitespace: %(family)s") % {"family": family}
+        title = _whitespace_title(family)
         products = [product] if product else _best_sellers(family)
         probability = 10
     else:
         raise ValueError(f"Suggestions open reorder_due or whitespace opportunities, not {source}.")
+    list(Client.objects.select_for_update().filter(pk=client.pk).values_list("pk"))
+    found = open_suggestions(client=client)
     existing = (
-        Opportunity.objects.filter(client=client, source=source, title=title)
-        .exclude(stage__in=[Opportunity.Stage.WON, Opportunity.Stage.LOST])
-        .first()
+        found.for_reorder(product)
+        if source == Opportunity.Source.REORDER_DUE
+        else found.for_family(family)
     )
     if existing:
         return existing

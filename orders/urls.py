@@ -29,5 +29,10 @@ urlpatterns = [
     path("opportunities/new/<int:client_pk>/", views.opportunity_edit, name="opportunity_create"),
     path("opportunities/<int:pk>/edit/", views.opportunity_edit, name="opportunity_edit"),
     path("opportunities/<int:pk>/win/", views.opportunity_win, name="opportunity_win"),
+    path(
+        "suggestions/<int:client_pk>/opportunity/",
+        views.suggestion_opportunity,
+        name="suggestion_opportunity",
+    ),
     path("products/", views.product_list, name="product_list"),
 ]

@@ -14,6 +14,7 @@ from typing import Any
 
 import django_filters
 from django.apps import apps
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -45,7 +46,7 @@ from accounts_crm.pages import (
 from clients import selectors as client_selectors
 from clients.models import Client
 from clients.policies import can_work_on_client
-from orders import policies, selectors, services
+from orders import policies, selectors, services, suggestions
 from orders.filters import ContractFilter, OpportunityFilter, OrderFilter, ProductFilter
 from orders.forms import (
     ContractForm,
@@ -54,6 +55,7 @@ from orders.forms import (
     OpportunityForm,
     OrderForm,
     OrderLineForm,
+    SuggestionForm,
 )
 from orders.models import Contract, ContractPrice, Opportunity, Order, OrderLine
 
@@ -653,3 +655,98 @@ def client_opportunities_context(request: HttpRequest, client: Client) -> dict[s
         .exclude(stage__in=[Opportunity.Stage.WON, Opportunity.Stage.LOST])
     )
     return {"client_opportunities": opportunities[:SECTION_LIMIT]}
+
+
+# Selling more: reorders due and whitespace on the client page --------------------------------
+#
+# Decision (issue 4): comparable clients are evidence by number only. The whitespace selector
+# counts peers across the whole book, visible or not, and never returns who they are; these
+# sections show "bought by N of M comparable clients" and never a name, so a NAM learns that a
+# family sells in their client's industry without learning anything about another account.
+
+
+def _open_suggestions(request: HttpRequest, client: Client) -> suggestions.OpenSuggestions:
+    """The client's open suggestion opportunities, read once per request for both sections."""
+    cache = request.__dict__.setdefault("_open_suggestions", {})
+    if client.pk not in cache:
+        cache[client.pk] = suggestions.open_suggestions(client=client)
+    return cache[client.pk]
+
+
+def client_reorders_context(request: HttpRequest, client: Client) -> dict[str, Any]:
+    due = suggestions.reorders_due(user=request.user, client=client)
+    found = _open_suggestions(request, client)
+    return {
+        "reorders_due": [(row, found.for_reorder(row.product)) for row in due],
+        "can_take_orders": policies.can_take_orders(request.user, client),
+    }
+
+
+def client_whitespace_context(request: HttpRequest, client: Client) -> dict[str, Any]:
+    matrix = suggestions.whitespace(user=request.user, client=client)
+    found = _open_suggestions(request, client)
+    suggested = {suggestion.family for suggestion in matrix.suggestions}
+    return {
+        "whitespace": matrix,
+        # The matrix sums net amounts as the book records them, in the house currency.
+        "whitespace_currency": settings.DEFAULT_CURRENCY,
+        # Column headers: a family the group does not buy but its peers do is marked as such.
+        "whitespace_families": [(family, family in suggested) for family in matrix.families],
+        "whitespace_suggestions": [
+            (suggestion, found.for_family(suggestion.family)) for suggestion in matrix.suggestions
+        ],
+        "can_take_orders": policies.can_take_orders(request.user, client),
+    }
+
+
+def _not_suggested(request: HttpRequest, client: Client, data: dict[str, Any]) -> str | None:
+    """Why this is not (or no longer) a suggestion for the client, or None when it is: the
+    button may sit on a page opened before the client reordered."""
+    if data["source"] == Opportunity.Source.REORDER_DUE:
+        due = suggestions.reorders_due(user=request.user, client=client)
+        if data["product"].pk not in {row.product.pk for row in due}:
+            return _("%(product)s is no longer due for a reorder.") % {"product": data["product"]}
+        return None
+    matrix = suggestions.whitespace(user=request.user, client=client)
+    if data["family"] not in {suggestion.family for suggestion in matrix.suggestions}:
+        return _("%(family)s is not a whitespace suggestion for this group.") % {
+            "family": data["family"]
+        }
+    return None
+
+
+@require_POST
+def suggestion_opportunity(request: HttpRequest, client_pk: int) -> HttpResponse:
+    """One click: a reorder due or a whitespace family becomes an opportunity (the same one when
+    clicked again). Over htmx the button is swapped for a link to it."""
+    client = _client(request, client_pk)
+    require(policies.can_take_orders(request.user, client))
+    form = SuggestionForm(request.POST)
+    opportunity = FAILED
+    if not form.is_valid():
+        messages.error(request, " ".join(message for ms in form.errors.values() for message in ms))
+    elif error := _not_suggested(request, client, form.cleaned_data):
+        messages.error(request, error)
+    else:
+        whitespace = form.cleaned_data["source"] == Opportunity.Source.WHITESPACE
+        opportunity = _done(
+            request, suggestions.suggestion_to_opportunity, by=request.user, client=client,
+            source=form.cleaned_data["source"],
+            product=None if whitespace else form.cleaned_data["product"],
+            family=form.cleaned_data["family"] if whitespace else None,
+        )  # fmt: skip
+    section = "whitespace" if request.POST.get("source") == "whitespace" else "reorders"
+    if is_htmx_partial(request):
+        # Refused: the button again (same values), the reason in the page's messages.
+        failed = opportunity is FAILED
+        context = {"client": client, "can_take_orders": True, "oob_messages": failed}
+        context |= {key: request.POST.get(key, "") for key in ("source", "product", "family")}
+        context["opportunity"] = None if failed else opportunity
+        return render(request, "orders/_suggestion_action.html", context)
+    if opportunity is not FAILED:
+        messages.success(request, _("Opportunity %(title)s opened.") % {"title": opportunity})
+    return redirect(_client_url(client, section))
+
+
+def _client_url(client: Client, section: str) -> str:
+    return f"{reverse('clients:client_detail', args=[client.pk])}#{section}"

@@ -1,4 +1,5 @@
-"""A NAM takes an order from the client page by typing SKUs, submits it and reorders from it."""
+"""A NAM takes an order from the client page by typing SKUs, submits it and reorders from it;
+a suggestion on the client page becomes an opportunity in one click."""
 
 import datetime
 import re
@@ -9,13 +10,15 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts_crm.access import Role
-from orders.models import Order
+from orders.models import Opportunity, Order
 from tests.factories import (
     PASSWORD,
     AccountTeamMemberFactory,
     ClientFactory,
     ContractFactory,
     ContractPriceFactory,
+    OrderFactory,
+    OrderLineFactory,
     ProductFactory,
     UserFactory,
 )
@@ -82,3 +85,37 @@ def test_it_lets_a_nam_take_an_order_by_sku_submit_it_and_reorder(page) -> None:
     expect(page.get_by_test_id("total-net")).to_have_text("285.00 EUR")
     expect(page).to_have_url(re.compile(r"/orders/\d+/#lines$"))
     assert Order.objects.get(reorder_of=original).kind == "reorder"
+
+
+def test_a_whitespace_suggestion_becomes_an_opportunity_in_one_click(page) -> None:
+    nam = UserFactory(roles=[Role.ACCOUNT_STAFF], first_name="Ada", last_name="Neri")
+    padano = ClientFactory(name="Padano Distribuzione", industry="Retail")
+    AccountTeamMemberFactory(client=padano, user=nam, role="nam")
+    # A comparable client (same industry) buys a family Padano does not: a whitespace suggestion.
+    peer = ClientFactory(name="Rival Retail", industry="Retail")
+    OrderLineFactory(
+        order=OrderFactory(client=peer, status="fulfilled",
+                           order_date=timezone.localdate() - datetime.timedelta(days=20)),
+        product=ProductFactory(sku="SRV-PRINT", name="Managed print", family="Services"),
+    )  # fmt: skip
+
+    sign_in(page, nam)
+    page.goto(f"/clients/{padano.pk}/")
+    suggestion = page.get_by_test_id("whitespace-suggestion").filter(has_text="Services")
+    expect(suggestion).to_contain_text("bought by 1 of 1 comparable clients")
+    suggestion.get_by_role("button", name="Create opportunity").click()
+
+    # The button turns into a link to the opportunity, in place (htmx).
+    link = suggestion.get_by_test_id("suggestion-opportunity")
+    expect(link).to_contain_text("Whitespace: Services")
+    expect(suggestion.get_by_role("button", name="Create opportunity")).to_have_count(0)
+    opportunity = Opportunity.objects.get(client=padano)
+    assert opportunity.source == "whitespace"
+
+    # The opportunity is on the client page once reloaded, and the link leads to it.
+    page.reload()
+    expect(page.get_by_test_id("client-opportunities")).to_contain_text("Whitespace: Services")
+    page.get_by_test_id("whitespace-suggestion").get_by_test_id("suggestion-opportunity").click()
+    expect(page).to_have_url(re.compile(rf"/orders/opportunities/{opportunity.pk}/edit/$"))
+    expect(page.get_by_label("Title")).to_have_value("Whitespace: Services")
+    assert Opportunity.objects.count() == 1

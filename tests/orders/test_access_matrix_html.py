@@ -68,14 +68,30 @@ class World:
     opportunity: Opportunity
     foreign_order: Order
     confirmed_line: OrderLine
+    rhythm: Any
 
 
 @pytest.fixture
 def world(db) -> World:
     lead, lead_other = (UserFactory(roles=[Role.TEAM_LEAD]) for _ in range(2))
-    a = ClientFactory(team=TeamFactory(lead=lead), name="Alpha")
-    b = ClientFactory(team=TeamFactory(lead=lead_other), name="Bravo")
+    # Same industry: B is A's comparable client for the whitespace suggestion.
+    a = ClientFactory(team=TeamFactory(lead=lead), name="Alpha", industry="Matrix")
+    b = ClientFactory(team=TeamFactory(lead=lead_other), name="Bravo", industry="Matrix")
     today = timezone.localdate()
+    # A buys MATRIX-RE every 30 days, last 30 days ago: a reorder is due today.
+    rhythm = ProductFactory(sku="MATRIX-RE")
+    for n in (1, 2, 3):
+        OrderLineFactory(
+            order=OrderFactory(client=a, number=f"ORD-A-R{n}", status="fulfilled",
+                               order_date=today - datetime.timedelta(days=30 * n)),
+            product=rhythm,
+        )  # fmt: skip
+    # B buys a family nobody in A's group buys: whitespace for A.
+    OrderLineFactory(
+        order=OrderFactory(client=b, number="ORD-B-PEER", status="fulfilled",
+                           order_date=today - datetime.timedelta(days=10)),
+        product=ProductFactory(sku="MATRIX-PEER", family="Peerfam"),
+    )  # fmt: skip
     contract = ContractFactory(
         client=a, number="CTR-A", starts_on=today - datetime.timedelta(days=10),
         ends_on=today + datetime.timedelta(days=300),
@@ -111,6 +127,7 @@ def world(db) -> World:
             order=OrderFactory(client=a, number="ORD-A-CONFIRMED", status="confirmed"),
             quantity=Decimal("5"),
         ),
+        rhythm=rhythm,
     )
 
 
@@ -229,6 +246,22 @@ ENDPOINTS = [
         _url("/orders/opportunities/{opportunity}/win/"),
         done=lambda w: Opportunity.objects.get(pk=w.opportunity.pk).stage == "won",
     ),
+    Endpoint(
+        "reorder due to opportunity",
+        "post",
+        "take",
+        _url("/orders/suggestions/{a}/opportunity/"),
+        lambda w: {"source": "reorder_due", "product": w.rhythm.pk},
+        done=lambda w: Opportunity.objects.filter(client=w.a, source="reorder_due").exists(),
+    ),
+    Endpoint(
+        "whitespace to opportunity",
+        "post",
+        "take",
+        _url("/orders/suggestions/{a}/opportunity/"),
+        lambda w: {"source": "whitespace", "family": "Peerfam"},
+        done=lambda w: Opportunity.objects.filter(client=w.a, source="whitespace").exists(),
+    ),
     Endpoint("product list", "get", "signed_in", lambda w: "/orders/products/"),
 ]
 
@@ -280,7 +313,8 @@ ROW_PATTERNS = {
     "contract": r'data-testid="contract-row">\s*<td><a[^>]*>([^<]+)</a>',
     "opportunity": r'data-testid="opportunity-row">\s*<td><a[^>]*>([^<]+)</a>',
 }
-A_ORDERS, B_ORDERS = {"ORD-A", "ORD-A-PAST", "ORD-A-CONFIRMED"}, {"ORD-B"}
+A_ORDERS = {"ORD-A", "ORD-A-PAST", "ORD-A-CONFIRMED", "ORD-A-R1", "ORD-A-R2", "ORD-A-R3"}
+B_ORDERS = {"ORD-B", "ORD-B-PEER"}
 LISTS = {
     ("/orders/", "order"): {"nam": A_ORDERS, "nam_other": B_ORDERS, "lead": A_ORDERS,
                             "lead_other": B_ORDERS, "finance": A_ORDERS | B_ORDERS,

@@ -354,3 +354,42 @@ def test_a_suggestion_is_refused_to_someone_who_does_not_take_orders(
             by=pm, client=head, product=toner, source=Opportunity.Source.REORDER_DUE
         )
     assert not Opportunity.objects.exists()
+
+
+def test_a_suggestion_stays_one_opportunity_whatever_the_language_or_title(
+    group: tuple[Client, Client], toner: Product
+) -> None:
+    from django.utils import translation
+
+    head, _ = group
+    nam = AccountTeamMemberFactory(client=head).user
+    with translation.override("it"):
+        first = suggestion_to_opportunity(
+            by=nam, client=head, product=toner, source=Opportunity.Source.REORDER_DUE
+        )
+    Opportunity.objects.filter(pk=first.pk).update(title="Renamed by the NAM")
+    with translation.override("en"):
+        again = suggestion_to_opportunity(
+            by=nam, client=head, product=toner, source=Opportunity.Source.REORDER_DUE
+        )
+
+    assert again == first
+    assert Opportunity.objects.count() == 1
+
+
+def test_an_open_suggestion_is_not_handed_to_someone_who_does_not_take_orders(
+    group: tuple[Client, Client], toner: Product
+) -> None:
+    from accounts_crm.errors import NotAllowedError
+
+    head, _ = group
+    nam = AccountTeamMemberFactory(client=head).user
+    pm = AccountTeamMemberFactory(client=head, role="project_manager").user
+    suggestion_to_opportunity(
+        by=nam, client=head, product=toner, source=Opportunity.Source.REORDER_DUE
+    )
+
+    with pytest.raises(NotAllowedError):
+        suggestion_to_opportunity(
+            by=pm, client=head, product=toner, source=Opportunity.Source.REORDER_DUE
+        )
