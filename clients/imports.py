@@ -427,7 +427,9 @@ def row_messages(error: Exception, model: type[models.Model] | None = None) -> l
                 label = str(model._meta.get_field(name).verbose_name)
             except Exception:  # an error on a name that is not a field
                 label = name
-        messages += [f"{label.capitalize()}: {message}" if label else message for message in errors]
+        # "VAT nature", not "Vat nature": only the first letter changes.
+        label = label[:1].upper() + label[1:]
+        messages += [f"{label}: {message}" if label else message for message in errors]
     return messages
 
 
