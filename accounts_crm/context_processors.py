@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.http import HttpRequest
@@ -88,3 +89,30 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "Role": Role,
         "nav_links": nav_links(request, roles),
     }
+
+
+class NotificationBell:
+    """The navbar bell's unread count: one query, run only if a template shows it (an htmx
+    partial does not) and only for a signed-in person."""
+
+    CAP = 99
+
+    def __init__(self, user: Any) -> None:
+        self._user = user
+
+    @cached_property
+    def count(self) -> int:
+        from accounts_crm.notifications import notification_unread_count
+
+        return notification_unread_count(user=self._user)
+
+    @property
+    def label(self) -> str:
+        return f"{self.CAP}+" if self.count > self.CAP else str(self.count)
+
+
+def notifications(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"notification_bell": NotificationBell(user)}

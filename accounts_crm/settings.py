@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Remembers a signed-in person's language switch, restores it when they sign in.
+    "accounts_crm.language.UserLanguageMiddleware",
     "accounts_crm.middleware.SessionLifetimeMiddleware",
     "accounts_crm.middleware.LoginRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -97,6 +99,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts_crm.context_processors.navigation",
+                "accounts_crm.context_processors.notifications",
             ],
         },
     },
@@ -207,6 +210,8 @@ STORAGES = {
 # E-mail -------------------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "crm@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where people reach the site: the links in notification e-mail (sent by workers, with no request).
+SITE_URL = env.str("SITE_URL", "http://127.0.0.1:8000")
 # Django 6.1's MAILERS; the old EMAIL_* settings may not be defined next to it.
 _email_host = env.str("EMAIL_HOST") if PRODUCTION else env.str("EMAIL_HOST", "")
 if _email_host:

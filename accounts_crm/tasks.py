@@ -1,9 +1,13 @@
 from __future__ import annotations
 
-from celery import shared_task
+import smtplib
+
+from celery import Task, shared_task
 from django.core.management import call_command
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
+from accounts_crm import notifications
 from accounts_crm.models import Heartbeat
 
 
@@ -17,3 +21,44 @@ def heartbeat(*, source: str = Heartbeat.Source.WORKER) -> str:
 @shared_task
 def clear_expired_sessions() -> None:
     call_command("clearsessions")
+
+
+# Notification e-mail -------------------------------------------------------------------------
+
+# Worth another try: the mail server or the database was unreachable, busy or hung up. A refused
+# address or a template error will not get better and is not retried.
+TRANSIENT_MAIL_ERRORS = (
+    ConnectionError,
+    TimeoutError,
+    smtplib.SMTPServerDisconnected,
+    smtplib.SMTPConnectError,
+    OperationalError,
+    InterfaceError,
+)
+MAIL_MAX_RETRIES = 5
+
+
+def is_transient_mail_error(error: BaseException) -> bool:
+    if isinstance(error, TRANSIENT_MAIL_ERRORS):
+        return True
+    # 4xx answers ("mailbox busy", "try again later") are temporary by SMTP's definition.
+    return isinstance(error, smtplib.SMTPResponseException) and 400 <= error.smtp_code < 500
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAIL_MAX_RETRIES,
+    time_limit=120,
+    soft_time_limit=90,
+)
+def send_notification_email(self: Task, notification_id: int) -> bool:
+    """E-mail one notification; safe to run twice (it sends only while `emailed_at` is empty)."""
+    try:
+        return notifications.notification_email_send(notification_id=notification_id)
+    except Exception as error:
+        if is_transient_mail_error(error) and self.request.retries < MAIL_MAX_RETRIES:
+            # 30 s, 1 min, 2 min, 4 min, 8 min.
+            raise self.retry(exc=error, countdown=30 * 2**self.request.retries) from error
+        raise
