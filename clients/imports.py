@@ -1,4 +1,5 @@
-"""Import of clients, sites and contacts from CSV and XLSX: parse, check (preview), apply.
+"""Import from CSV and XLSX (clients, sites, contacts; and what other apps register): parse,
+check (preview), apply.
 
 How an import runs (DESIGN.md: "long work runs in the background with visible progress"):
 
@@ -22,6 +23,13 @@ value unchanged, and so do columns the file does not have.
 
 Progress is written through a second database connection, so that it is visible while the
 import's own transaction is still open.
+
+The machinery serves other apps too (see "The registry" below): an app registers a group of
+kinds (columns, the model its errors are named after, who may import it) and an `ImportRunner`
+that writes one row through its own services; the group gets the same upload, preview, apply,
+tasks and pages. orders/imports.py registers the catalogue and contract prices that way. Such
+modules are found with `autodiscover_modules("imports")` on first use, so clients never imports
+the apps to its right, and a worker knows every group without loading the URLs.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Background work on clients: checking and applying imports (clients/imports.py).
+"""Background work on clients: checking and applying imports (clients/imports.py), of every
+import group (the catalogue's and contract prices' too: the job says which).
 
 Each task takes a job id, re-reads the job and calls one service; the services only act on a job
 in the state the task expects, so a task delivered twice does its work once.
