@@ -47,6 +47,16 @@ class Health(models.TextChoices):
     LATE = "late", _("Late")
 
 
+# Sorting by health puts the worst first: late, at risk, on track, then closed projects.
+HEALTH_RANK = {Health.LATE.value: 0, Health.AT_RISK.value: 1, Health.ON_TRACK.value: 2}
+NO_HEALTH = "—"
+
+
+def health_label(value: str | None) -> str:
+    """What a page shows for a health value: its label, or a dash for a closed project."""
+    return str(Health(value).label) if value else NO_HEALTH
+
+
 class ProjectQuerySet(AccessQuerySet):
     client_path = "client"
 
@@ -54,7 +64,8 @@ class ProjectQuerySet(AccessQuerySet):
         return self.filter(status__in=Project.OPEN_STATUSES)
 
     def with_health(self, today: datetime.date | None = None) -> ProjectQuerySet:
-        """Annotate `health` (on_track / at_risk / late, NULL when closed) by the one rule.
+        """Annotate `health` (on_track / at_risk / late, NULL when closed) by the one rule,
+        and `health_rank` (0 late, 1 at risk, 2 on track, 3 closed) to sort the worst first.
 
         - no health: the project is completed or cancelled;
         - late: the project's due date has passed, or one of its open (not completed)
@@ -74,7 +85,7 @@ class ProjectQuerySet(AccessQuerySet):
         blocked = MilestoneDependency.objects.filter(
             milestone=OuterRef("pk"), predecessor__completed_on__isnull=True
         )
-        return self.annotate(
+        annotated = self.annotate(
             health=Case(
                 When(~Q(status__in=Project.OPEN_STATUSES), then=Value(None)),
                 When(
@@ -91,6 +102,13 @@ class ProjectQuerySet(AccessQuerySet):
                 ),
                 default=Value(Health.ON_TRACK.value),
                 output_field=models.CharField(max_length=20, null=True),
+            )
+        )
+        return annotated.annotate(
+            health_rank=Case(
+                *(When(health=value, then=Value(rank)) for value, rank in HEALTH_RANK.items()),
+                default=Value(len(HEALTH_RANK)),
+                output_field=models.IntegerField(),
             )
         )
 
