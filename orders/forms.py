@@ -232,3 +232,23 @@ class SuggestionForm(forms.Form):
         if source == Opportunity.Source.WHITESPACE and not data.get("family"):
             raise forms.ValidationError(_("Choose the product family to propose."))
         return data
+
+
+class ProductForm(forms.ModelForm):
+    """A catalogue entry. A product is retired with `is_active`, never deleted: order lines and
+    contract prices keep it."""
+
+    class Meta:
+        model = Product
+        fields = [
+            "sku",
+            "name",
+            "family",
+            "kind",
+            "unit",
+            "list_price",
+            "currency",
+            "vat_rate",
+            "vat_nature",
+            "is_active",
+        ]

@@ -3,6 +3,9 @@
 - The NAM and sales take orders and work opportunities; the team lead and admin may too.
 - Contracts and their prices are managed by the account's NAM, its team lead and admin.
 - Everyone else who sees the account (project managers, customer service, finance) reads.
+- The catalogue (products, list prices) is shared by every account, so no role on one account
+  may change it: admin only, in the HTML pages, the API and the catalogue import alike. A team
+  lead negotiates prices per contract (can_manage_contracts), not the list price everyone gets.
 """
 
 from __future__ import annotations

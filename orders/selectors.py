@@ -92,3 +92,12 @@ def product_list(*, user: AnyUser) -> QuerySet[Product]:
     if not user.is_authenticated:
         return Product.objects.none()
     return Product.objects.all()
+
+
+def product_contract_prices(*, user: AnyUser, product: Product) -> QuerySet[ContractPrice]:
+    """The agreed prices of `product` on the contracts the person sees, newest first."""
+    return (
+        contract_price_list(user=user)
+        .filter(product=product)
+        .order_by("-valid_from", "contract__number", "pk")
+    )

@@ -35,4 +35,7 @@ urlpatterns = [
         name="suggestion_opportunity",
     ),
     path("products/", views.product_list, name="product_list"),
+    path("products/new/", views.product_edit, name="product_create"),
+    path("products/<int:pk>/", views.product_detail, name="product_detail"),
+    path("products/<int:pk>/edit/", views.product_edit, name="product_edit"),
 ]

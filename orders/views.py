@@ -55,9 +55,10 @@ from orders.forms import (
     OpportunityForm,
     OrderForm,
     OrderLineForm,
+    ProductForm,
     SuggestionForm,
 )
-from orders.models import Contract, ContractPrice, Opportunity, Order, OrderLine
+from orders.models import Contract, ContractPrice, Opportunity, Order, OrderLine, Product
 
 PAGE_SIZE = 25
 SECTION_LIMIT = 10  # rows per section on the client page; the list behind it has the rest
@@ -280,7 +281,12 @@ def product_list(request: HttpRequest) -> HttpResponse:
         order = _order(request, int(order_pk))
         context = {"options": _priced_products(request, order), "order": order}
         return render(request, "orders/product_list.html#options", context)
-    return _list_page(request, PRODUCT_LIST, selectors.product_list(user=request.user))
+    return _list_page(
+        request,
+        PRODUCT_LIST,
+        selectors.product_list(user=request.user),
+        can_manage_catalogue=policies.can_manage_catalogue(request.user),
+    )
 
 
 def _priced_products(request: HttpRequest, order: Order) -> list[tuple[Any, services.Price]]:
@@ -294,6 +300,40 @@ def _priced_products(request: HttpRequest, order: Order) -> list[tuple[Any, serv
         (product, services.price_for(product=product, contract=order.contract, on=order.order_date))
         for product in found
     ]
+
+
+# Catalogue ----------------------------------------------------------------------------------
+
+
+@require_GET
+def product_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One product, with the agreed prices on the contracts the person sees."""
+    product = get_object_or_404(selectors.product_list(user=request.user), pk=pk)
+    context = {
+        "product": product,
+        "prices": selectors.product_contract_prices(user=request.user, product=product),
+        "can_manage_catalogue": policies.can_manage_catalogue(request.user),
+    }
+    return render(request, "orders/product_detail.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def product_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Create (no `pk`) or edit a catalogue product: admin only (orders/policies.py)."""
+    if pk is None:
+        product, title = Product(), _("New product")
+    else:
+        product = get_object_or_404(selectors.product_list(user=request.user), pk=pk)
+        title = _("Edit %(product)s") % {"product": product}
+    require(policies.can_manage_catalogue(request.user))
+    crumbs = [(_("Products"), reverse("orders:product_list"))]
+    if pk is not None:  # read before the form is bound: a rejected rename stays out of the trail
+        crumbs.append((product.sku, reverse("orders:product_detail", args=[pk])))
+    form = ProductForm(posted_data(request), instance=product)
+    if form.is_valid() and save_form(form, services.product_save, by=request.user, product=product):
+        messages.success(request, _("Product %(product)s saved.") % {"product": product})
+        return redirect("orders:product_detail", pk=product.pk)
+    return form_page(request, form, title=title, back=crumbs[-1][1], breadcrumbs=crumbs)
 
 
 # Orders --------------------------------------------------------------------------------------

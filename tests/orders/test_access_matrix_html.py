@@ -1,8 +1,9 @@
-"""The access matrix of the orders HTML pages: every order, contract and opportunity page and
-action x principal, as in tests/clients/test_access_matrix_html.py.
+"""The access matrix of the orders HTML pages: every order, contract, opportunity, suggestion
+and catalogue page and action x principal, as in tests/clients/test_access_matrix_html.py.
 
-Principals: the NAM on client A's account team, a NAM of another client (B), the lead of A's
-team, the lead of another team, finance, a project manager on A's account team, and anonymous.
+Principals: an admin (the only one who manages the catalogue), the NAM on client A's account
+team, a NAM of another client (B), the lead of A's team, the lead of another team, finance, a
+project manager on A's account team, and anonymous.
 Expected: 200 (page) or 302 (action done) when the role allows it; 403 when the person sees the
 client but the role does not allow the action; 404 when they do not see it; a redirect to the
 login page for anonymous. Lists (and the CSV) never contain a foreign row.
@@ -25,7 +26,7 @@ from django.utils import timezone
 
 from accounts_crm.access import Role
 from clients.models import Client
-from orders.models import Contract, ContractPrice, Opportunity, Order, OrderLine
+from orders.models import Contract, ContractPrice, Opportunity, Order, OrderLine, Product
 from tests.factories import (
     AccountTeamMemberFactory,
     ClientFactory,
@@ -40,10 +41,11 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
-PRINCIPALS = ["nam", "nam_other", "lead", "lead_other", "finance", "pm", "anonymous"]
+PRINCIPALS = ["admin", "nam", "nam_other", "lead", "lead_other", "finance", "pm", "anonymous"]
 # What each principal may do on client A: read, work on the account (record deliveries), take
 # orders (and work opportunities), manage contracts. Nobody but these reaches A's rows.
 RIGHTS = {
+    "admin": {"read", "work", "take", "contracts", "catalogue"},
     "nam": {"read", "work", "take", "contracts"},
     "lead": {"read", "work", "take", "contracts"},
     "pm": {"read", "work"},
@@ -52,7 +54,7 @@ RIGHTS = {
     "lead_other": set(),
     "anonymous": set(),
 }
-SEES_A = {"nam", "lead", "pm", "finance"}
+SEES_A = {"admin", "nam", "lead", "pm", "finance"}
 
 
 @dataclass
@@ -103,6 +105,7 @@ def world(db) -> World:
     OrderLineFactory(order=past, product=product)
     foreign_order = OrderFactory(client=b, number="ORD-B")
     users = {
+        "admin": UserFactory(roles=[Role.ADMIN]),
         "nam": AccountTeamMemberFactory(client=a, role="nam").user,
         "nam_other": AccountTeamMemberFactory(client=b, role="nam").user,
         "lead": lead,
@@ -263,6 +266,46 @@ ENDPOINTS = [
         done=lambda w: Opportunity.objects.filter(client=w.a, source="whitespace").exists(),
     ),
     Endpoint("product list", "get", "signed_in", lambda w: "/orders/products/"),
+    Endpoint("product detail", "get", "signed_in", lambda w: f"/orders/products/{w.product.pk}/"),
+    Endpoint("product create page", "get", "catalogue", lambda w: "/orders/products/new/"),
+    Endpoint(
+        "product create",
+        "post",
+        "catalogue",
+        lambda w: "/orders/products/new/",
+        lambda w: {
+            "sku": "MATRIX-NEW",
+            "name": "New",
+            "family": "F",
+            "kind": "product",
+            "unit": "pz",
+            "list_price": "10",
+            "currency": "EUR",
+            "vat_rate": "22",
+            "is_active": "on",
+        },
+        done=lambda w: Product.objects.filter(sku="MATRIX-NEW").exists(),
+    ),
+    Endpoint(
+        "product edit page", "get", "catalogue", lambda w: f"/orders/products/{w.product.pk}/edit/"
+    ),
+    Endpoint(
+        "product update",
+        "post",
+        "catalogue",
+        lambda w: f"/orders/products/{w.product.pk}/edit/",
+        lambda w: {
+            "sku": "MATRIX-1",
+            "name": "Renamed",
+            "family": "F",
+            "kind": "product",
+            "unit": "pz",
+            "list_price": "10",
+            "currency": "EUR",
+            "vat_rate": "22",
+        },
+        done=lambda w: Product.objects.get(pk=w.product.pk).name == "Renamed",
+    ),
 ]
 
 
@@ -272,6 +315,8 @@ def expected_status(principal: str, endpoint: Endpoint) -> int:
     allowed = 200 if endpoint.method == "get" else 302
     if endpoint.need == "signed_in":
         return allowed
+    if endpoint.need == "catalogue":  # not about client A: only the role counts
+        return allowed if "catalogue" in RIGHTS[principal] else 403
     if principal not in SEES_A:
         return 404
     return allowed if endpoint.need in RIGHTS[principal] else 403
@@ -330,6 +375,8 @@ LISTS = {
         "lead_other": {"Opportunity B"}, "finance": {"Opportunity A", "Opportunity B"},
         "pm": {"Opportunity A"}},
 }  # fmt: skip
+for seen in LISTS.values():
+    seen["admin"] = seen["finance"]  # admin sees every row, as finance does
 
 
 def listed(response, kind: str) -> set[str]:
