@@ -270,6 +270,7 @@ SPECTACULAR_SETTINGS = {
         "ContractStatusEnum": "orders.models.Contract.Status",
         "OrderKindEnum": "orders.models.Order.Kind",
         "OrderStatusEnum": "orders.models.Order.Status",
+        "NotificationKindEnum": "accounts_crm.models.NotificationKind",
     },
 }
 
