@@ -6,11 +6,13 @@ catalogue is shared by everyone signed in. Writes go through orders/services.py.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import DateRangeField, RangeBoundary, RangeOperators
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Func, Q
@@ -250,6 +252,16 @@ class ContractPrice(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.contract} {self.product.sku} {self.unit_price}"
+
+    def validate_constraints(self, exclude: Collection[str] | None = None) -> None:
+        # PostgreSQL cannot build a reversed period, so the overlap check would fail with a
+        # database error instead of a message: refuse the reversed period first, in its own words.
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            ordered = next(
+                c for c in self._meta.constraints if c.name == "contract_price_period_ordered"
+            )
+            raise ValidationError(ordered.get_violation_error_message(), code=ordered.name)
+        super().validate_constraints(exclude=exclude)
 
 
 @audited()

@@ -206,6 +206,19 @@ def test_overlapping_price_periods_are_refused(
 
 
 @pytest.mark.django_db
+def test_a_reversed_price_period_is_refused_in_words_not_a_database_error(
+    nam: User, contract: Contract, product: Product
+) -> None:
+    reversed_period = ContractPrice(contract=contract, product=product, unit_price=Decimal("70"),
+                                    valid_from=datetime.date(2026, 6, 30),
+                                    valid_to=datetime.date(2026, 6, 1))  # fmt: skip
+
+    with pytest.raises(ValidationError, match="cannot stop being valid before it starts"):
+        services.contract_price_save(by=nam, price=reversed_period)
+    assert not contract.prices.exists()
+
+
+@pytest.mark.django_db
 def test_after_the_price_period_ends_the_list_price_less_the_default_discount_applies(
     nam: User, client_co: Client, contract: Contract, product: Product
 ) -> None:
