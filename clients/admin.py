@@ -74,8 +74,16 @@ class AccountPlanAdmin(admin.ModelAdmin):
 class ImportJobAdmin(admin.ModelAdmin):
     """Read-only: jobs are made and run by the import pages, support staff only look."""
 
-    list_display = ["file_name", "kind", "status", "progress_done", "progress_total", "created_by"]
-    list_filter = ["status", "kind"]
+    list_display = [
+        "file_name",
+        "group",
+        "kind",
+        "status",
+        "progress_done",
+        "progress_total",
+        "created_by",
+    ]
+    list_filter = ["status", "group", "kind"]
     exclude = ["content"]
     list_select_related = ["created_by"]
 
