@@ -1,13 +1,26 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import translation
 
 from accounts_crm.access import Role
 from tests.factories import PASSWORD, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def english_messages() -> Iterator[None]:
+    """Service and model messages are asserted in English; the product's default is Italian.
+
+    Only the test's own thread: HTTP requests still pick their language from the cookie or the
+    browser (LocaleMiddleware), and tests of the Italian messages ask for Italian explicitly.
+    Without it a test's language would depend on which request ran before it in the thread.
+    """
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)
