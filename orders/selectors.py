@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
+from django.contrib.auth.models import User
 from django.db.models import (
     DecimalField,
     ExpressionWrapper,
     F,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -17,6 +20,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Round
 
 from accounts_crm.access import AnyUser, get_visible_or_404
+from clients.models import Client
 from orders.models import Contract, ContractPrice, Opportunity, Order, OrderLine, Product
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
@@ -101,3 +105,51 @@ def product_contract_prices(*, user: AnyUser, product: Product) -> QuerySet[Cont
         .filter(product=product)
         .order_by("-valid_from", "contract__number", "pk")
     )
+
+
+# Choices of the HTML lists' id filters: dropdowns instead of typed ids -----------------------
+
+Choices = list[tuple[int, str]]
+
+
+def _selected(selected: Mapping[str, object], name: str) -> Q:
+    """Also offer the value already chosen (a link from a client page with no rows yet)."""
+    value = str(selected.get(name) or "")
+    return Q(pk=int(value)) if value.isdigit() and len(value) < 10 else Q(pk__in=[])
+
+
+def list_filter_choices(
+    *,
+    user: AnyUser,
+    model: type[Order] | type[Contract] | type[Opportunity],
+    selected: Mapping[str, object] | None = None,
+) -> dict[str, Choices]:
+    """The id filters of the HTML list of `model` as choices: the clients (and contracts, and
+    owners) of the rows the person sees, plus what `selected` already names if they see it. One
+    query per filter, whatever the size of the book; the API keeps taking plain ids."""
+    selected = selected or {}
+    rows = model.objects.visible_to(user)
+    clients = Client.objects.visible_to(user).filter(
+        Q(pk__in=rows.values("client_id")) | _selected(selected, "client")
+    )
+    choices = {"client": list(clients.order_by("name", "pk").values_list("pk", "name"))}
+    if model is Order:
+        contracts = Contract.objects.visible_to(user).filter(
+            Q(pk__in=rows.values("contract_id")) | _selected(selected, "contract")
+        )
+        choices["contract"] = [
+            (pk, f"{number} ({client})")
+            for pk, number, client in contracts.order_by("number", "pk").values_list(
+                "pk", "number", "client__name"
+            )
+        ]
+    if model is not Contract:
+        # Owners are people, not rows with access rules: only those who own a visible row.
+        owners = User.objects.filter(pk__in=rows.values("owner_id"))
+        choices["owner"] = [
+            (pk, f"{first} {last}".strip() or username)
+            for pk, first, last, username in owners.order_by(
+                "last_name", "first_name", "username"
+            ).values_list("pk", "first_name", "last_name", "username")
+        ]
+    return choices

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import django_filters
+from django import forms
 from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
@@ -142,12 +143,16 @@ class ListSpec:
     csv_name: str
     csv_header: list[str | Promise]
     csv_row: Callable[[Any], list[Any]]
+    # The model whose id filters (client, contract, owner) become dropdowns of visible rows.
+    choices_of: type[Order] | type[Contract] | type[Opportunity] | None = None
 
 
 def _list_page(
     request: HttpRequest, spec: ListSpec, queryset: QuerySet, **context: Any
 ) -> HttpResponse:
     filterset = spec.filterset(request.GET, queryset=queryset, request=request)
+    if spec.choices_of is not None:
+        _id_dropdowns(request, filterset, spec.choices_of)
     # A unique last key keeps pages stable when the chosen column has ties.
     rows = filterset.qs
     rows = rows.order_by(*rows.query.order_by, "pk")
@@ -165,6 +170,23 @@ def _list_page(
     )
     response["Vary"] = "HX-Request"
     return response
+
+
+def _id_dropdowns(
+    request: HttpRequest, filterset: django_filters.FilterSet, model: type[Any]
+) -> None:
+    """The HTML form offers the id filters as dropdowns of what the person sees; the FilterSet
+    (shared with the API, which keeps taking ids) still receives an id."""
+    choices = selectors.list_filter_choices(user=request.user, model=model, selected=request.GET)
+    fields = filterset.form.fields
+    for name, options in choices.items():
+        fields[name] = forms.TypedChoiceField(
+            label=fields[name].label,
+            choices=[("", _("All")), *options],
+            coerce=int,
+            empty_value=None,
+            required=False,
+        )
 
 
 def _csv(rows: QuerySet, spec: ListSpec) -> StreamingHttpResponse:
@@ -199,6 +221,7 @@ ORDER_LIST = ListSpec(
     lambda o: [o.number, o.order_date.isoformat(), o.client.name,
                o.contract.number if o.contract else "", o.get_kind_display(),
                o.get_status_display(), _person(o.owner), o.client_po, o.net_total, o.currency],
+    choices_of=Order,
 )  # fmt: skip
 
 CONTRACT_LIST = ListSpec(
@@ -217,6 +240,7 @@ CONTRACT_LIST = ListSpec(
      gettext_lazy("Default discount %"), gettext_lazy("Currency")],
     lambda c: [c.number, c.client.name, c.get_status_display(), c.starts_on.isoformat(),
                c.ends_on.isoformat(), c.auto_renew, c.default_discount, c.currency],
+    choices_of=Contract,
 )  # fmt: skip
 
 OPPORTUNITY_LIST = ListSpec(
@@ -236,6 +260,7 @@ OPPORTUNITY_LIST = ListSpec(
     lambda o: [o.title, o.client.name, o.get_stage_display(), o.value, o.currency,
                o.probability, o.expected_close.isoformat() if o.expected_close else "",
                _person(o.owner), o.order.number if o.order else ""],
+    choices_of=Opportunity,
 )  # fmt: skip
 
 PRODUCT_LIST = ListSpec(
