@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime
 import smtplib
+import threading
+import time
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -13,7 +15,7 @@ from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.core import mail
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import translation
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy
@@ -486,3 +488,34 @@ CONSTRAINT_CASES: list[tuple[str, Callable[[User], object]]] = [
 def test_the_database_refuses(nam, constraint: str, violate: Callable[[User], object]) -> None:
     with pytest.raises(IntegrityError, match=constraint), transaction.atomic():
         violate(nam)
+
+
+# Two jobs at once ----------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_jobs_notifying_at_once_create_one_row() -> None:
+    """Two connections insert the same (user, key) concurrently: the second waits for the first
+    to commit, then skips the row; only the first one gets it back (and e-mails)."""
+    person = UserFactory(email="")  # no e-mail: nothing to enqueue
+    started = threading.Barrier(2)
+    results: list[int] = []
+
+    def job() -> None:
+        try:
+            with transaction.atomic():
+                started.wait(timeout=10)
+                created = due(recipients=[person])
+                time.sleep(0.2)  # hold the row until the other job is blocked on it
+            results.append(len(created))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=job) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(results) == [0, 1]
+    assert Notification.objects.filter(user=person).count() == 1
