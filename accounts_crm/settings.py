@@ -147,6 +147,9 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "Europe/Rome"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Deadline scan (projects/deadlines.py): an overdue milestone or task goes to the team lead too
+# once it is overdue by more than this many days.
+DEADLINE_ESCALATION_DAYS = env.int("DEADLINE_ESCALATION_DAYS", 3, minimum=0)
 
 # Auth, sessions, throttling ----------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
