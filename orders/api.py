@@ -277,10 +277,7 @@ class OrderLineViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
         return OrderLineSerializer
 
     def get_queryset(self) -> QuerySet[OrderLine]:
-        # Lines are visible with their order's client.
-        return OrderLine.objects.visible_to(self.request.user).select_related(
-            "order__client__team", "product"
-        )
+        return selectors.order_line_list(user=self.request.user)
 
     def may_change(self, user: AnyUser, obj: OrderLine) -> bool:
         if self.action == "delivery":

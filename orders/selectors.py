@@ -68,6 +68,12 @@ def order_detail(*, user: AnyUser, pk: int) -> Order:
     return get_visible_or_404(queryset, user, pk=pk)
 
 
+def order_line_list(*, user: AnyUser) -> QuerySet[OrderLine]:
+    """Lines visible with their order's client, with what the API and the policy checks read
+    (the order's client and its team, the product) in the same query."""
+    return OrderLine.objects.visible_to(user).select_related("order__client__team", "product")
+
+
 def contract_list(*, user: AnyUser) -> QuerySet[Contract]:
     return (
         Contract.objects.visible_to(user).select_related("client").order_by("-starts_on", "number")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -30,13 +31,14 @@ from orders.services import allowed_transitions, order_totals
 MAX_VERSION = 2**31 - 1
 
 
-def version_field(what: str) -> serializers.IntegerField:
-    # Optimistic locking: send back the version you read; a stale one answers 409.
+def version_field(help_text: str | Promise) -> serializers.IntegerField:
+    """Optimistic locking: send back the version you read; a stale one answers 409.
+
+    The whole help text is the caller's (lazy) translatable sentence: a model name spliced into
+    a translated sentence would stay English and would be read once, at import, in one language.
+    """
     return serializers.IntegerField(
-        min_value=1,
-        max_value=MAX_VERSION,
-        required=False,
-        help_text=_("Required on update: the version of the %(what)s you read.") % {"what": what},
+        min_value=1, max_value=MAX_VERSION, required=False, help_text=help_text
     )
 
 
@@ -87,7 +89,7 @@ class ProductSerializer(ModelSerializer):
 
 
 class ContractSerializer(VersionedSerializer):
-    version = version_field("contract")
+    version = version_field(_("Required on update: the version of the contract you read."))
 
     class Meta:
         model = Contract
@@ -224,7 +226,7 @@ class OrderStatusChangeSerializer(serializers.ModelSerializer):
 
 
 class OrderSerializer(VersionedSerializer):
-    version = version_field("order")
+    version = version_field(_("Required on update: the version of the order you read."))
     net_total = DecimalAnnotation(
         max_digits=settings.MONEY_MAX_DIGITS + 4,
         decimal_places=settings.MONEY_DECIMAL_PLACES,

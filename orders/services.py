@@ -11,6 +11,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -386,8 +387,23 @@ def order_totals(lines: list[OrderLine]) -> Totals:
 def opportunity_save(
     *, by: AnyUser, opportunity: Opportunity, products: list[Product] | None = None
 ) -> Opportunity:
+    """Create or change an opportunity. Won is not a stage to type in: only opportunity_win
+    sets it, because winning also makes the draft order; saving an opportunity as won that was
+    not already won is refused, in the HTML form and the API alike."""
     if not policies.can_take_orders(by, opportunity.client):
         raise not_allowed()
+    if opportunity.stage == Opportunity.Stage.WON:
+        stored = Opportunity.objects.select_for_update().filter(pk=opportunity.pk)
+        if opportunity.pk is None or stored.values_list("stage", flat=True).first() != "won":
+            raise ValidationError(
+                {
+                    "stage": _(
+                        'An opportunity is won through its win action ("Mark as won" on the '
+                        "client page, POST /api/v1/opportunities/<id>/win/ in the API), which "
+                        "also creates its draft order."
+                    )
+                }
+            )
     if opportunity.owner_id is None:
         opportunity.owner = by
     _save(opportunity)

@@ -354,6 +354,35 @@ def test_it_works_an_opportunity_and_wins_it_into_a_draft_order(book: OrdersBook
     assert Order.objects.filter(pk=order["id"]).exists()  # the order outlives it
 
 
+def test_it_refuses_to_patch_or_create_an_opportunity_as_won_without_the_win_action(
+    book: OrdersBook,
+) -> None:
+    api = api_as(book.book.a.nam)
+    created = api.post(
+        "/api/v1/opportunities/",
+        {"client": book.book.a.client.pk, "title": "Shortcut", "stage": "won"},
+        format="json",
+    )
+    assert_error(created, 400, "invalid", {"stage"})
+    assert not Opportunity.objects.filter(title="Shortcut").exists()
+    opportunity = Opportunity.objects.create(
+        client=book.book.a.client, title="Open", owner=book.book.a.nam, stage="proposal"
+    )
+    url = f"/api/v1/opportunities/{opportunity.pk}/"
+
+    patched = api.patch(url, {"stage": "won", "probability": 100}, format="json")
+
+    body = assert_error(patched, 400, "invalid", {"stage"})
+    assert "win action" in body["fields"]["stage"][0]
+    opportunity.refresh_from_db()
+    assert (opportunity.stage, opportunity.order_id) == ("proposal", None)
+    # Once won through the action, the opportunity can still be edited (it stays won).
+    assert api.post(f"{url}win/").status_code == 201
+    retitled = api.patch(url, {"title": "Open, won"}, format="json")
+    assert retitled.status_code == 200, retitled.json()
+    assert retitled.json()["stage"] == "won"
+
+
 # Foreign ids -------------------------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from orders.selectors import order_list
+from orders.selectors import order_line_list, order_list
 from orders.services import order_totals
 from tests.factories import OrderFactory, OrderLineFactory
 
@@ -35,3 +35,25 @@ def test_it_lists_orders_in_a_fixed_number_of_queries(
         rows = list(order_list(user=admin_user))
     assert len(rows) == 5
     assert all(row.client.name and row.owner.username for row in rows)
+
+
+def test_it_lists_only_the_order_lines_of_visible_clients_in_one_query(
+    django_assert_num_queries,
+) -> None:
+    from tests.factories import AccountTeamMemberFactory
+
+    mine = OrderLineFactory()
+    OrderLineFactory()  # another client's
+    for _ in range(4):
+        OrderLineFactory(order=mine.order)
+    nam = AccountTeamMemberFactory(client=mine.order.client, role="nam").user
+    list(order_line_list(user=nam))  # the person's roles, read once
+
+    with django_assert_num_queries(1):
+        rows = list(order_line_list(user=nam))
+        # What the API serializes and the policy checks read comes with the rows.
+        seen = {(row.order.client.team.name, row.product.sku) for row in rows}
+
+    assert {row.pk for row in rows} == {mine.pk, *mine.order.lines.values_list("pk", flat=True)}
+    assert len(rows) == 5
+    assert seen

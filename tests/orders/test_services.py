@@ -401,6 +401,24 @@ def test_winning_an_opportunity_makes_one_draft_order_with_its_products(
     assert (opportunity.stage, opportunity.probability, opportunity.order) == ("won", 100, order)
 
 
+def test_saving_an_opportunity_as_won_is_refused_outside_the_win_action(
+    nam: User, client_co: Client
+) -> None:
+    opportunity = OpportunityFactory(client=client_co, owner=nam, stage="negotiation")
+    opportunity.stage = Opportunity.Stage.WON
+
+    with pytest.raises(ValidationError) as refused:
+        services.opportunity_save(by=nam, opportunity=opportunity)
+    with pytest.raises(ValidationError):
+        services.opportunity_save(
+            by=nam, opportunity=Opportunity(client=client_co, title="New", stage="won")
+        )
+
+    assert "win action" in refused.value.message_dict["stage"][0]
+    assert Opportunity.objects.get(pk=opportunity.pk).stage == "negotiation"
+    assert not Opportunity.objects.filter(title="New").exists()
+
+
 # Policies ------------------------------------------------------------------------------------
 
 
