@@ -22,7 +22,7 @@ from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import F
+from django.db.models import F, ProtectedError
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -171,6 +171,26 @@ def _check_project(project: Project | None, client: Client, *, kind: str | None 
         )  # fmt: skip
 
 
+def _check_person(person: AnyUser | None, client: Client, field: str) -> None:
+    """The person a row is given to (manager, owner, assignee, trainer) works on the account."""
+    if person is not None and not Client.objects.visible_to(person).filter(pk=client.pk).exists():
+        raise ValidationError(
+            {field: _("%(person)s does not work on this account.") % {"person": person}}
+        )
+
+
+def _delete(row: models.Model) -> None:
+    """Delete a row; one that other records still point to (an invoice line) stays."""
+    try:
+        with transaction.atomic():
+            row.delete()
+    except ProtectedError as error:
+        raise ProjectError(
+            _("%(row)s cannot be deleted: other records refer to it.") % {"row": row},
+            code="protected",
+        ) from error
+
+
 def _names(milestones: Iterable[Milestone]) -> str:
     return ", ".join(f"“{m.name}”" for m in milestones)
 
@@ -187,7 +207,13 @@ def project_save(*, by: AnyUser, project: Project, version: int | None = None) -
     """
     if not policies.can_run_projects(by, project.client):
         raise not_allowed()
+    if (
+        project.pk is not None
+        and Project.objects.filter(pk=project.pk).exclude(client_id=project.client_id).exists()
+    ):
+        raise ValidationError({"client": _("A project cannot move to another client.")})
     _check_order(project.order, project.client)
+    _check_person(project.manager if project.manager_id else None, project.client, "manager")
     if project.pk is None:
         project.version = 1
         return _save(project)
@@ -226,6 +252,7 @@ def milestone_save(*, by: AnyUser, milestone: Milestone) -> Milestone:
     if not policies.can_run_projects(by, project.client):
         raise not_allowed()
     _require_open_project(project)
+    _check_person(milestone.owner if milestone.owner_id else None, project.client, "owner")
     if milestone.pk is None:
         milestone.completed_on = None
     else:
@@ -359,6 +386,15 @@ def milestone_set_predecessors(
     return current
 
 
+@transaction.atomic
+def milestone_delete(*, by: AnyUser, milestone: Milestone) -> None:
+    """Remove a milestone of an open project, with its tasks and dependency links."""
+    if not policies.can_run_projects(by, milestone.project.client):
+        raise not_allowed()
+    _require_open_project(milestone.project)
+    _delete(milestone)
+
+
 # Tasks -----------------------------------------------------------------------------------------
 
 
@@ -369,6 +405,7 @@ def task_save(*, by: AnyUser, task: Task) -> Task:
         raise not_allowed()
     if task.milestone_id and task.milestone.project_id != task.project_id:
         raise ValidationError({"milestone": _("The milestone belongs to another project.")})
+    _check_person(task.assignee, task.project.client, "assignee")
     if task.pk is not None:
         task.done_at = Task.objects.select_for_update().get(pk=task.pk).done_at
     return _save(task)
@@ -388,6 +425,13 @@ def task_done(*, by: AnyUser, task: Task, done: bool = True) -> Task:
     return current
 
 
+@transaction.atomic
+def task_delete(*, by: AnyUser, task: Task) -> None:
+    if not policies.can_run_projects(by, task.project.client):
+        raise not_allowed()
+    _delete(task)
+
+
 # Training --------------------------------------------------------------------------------------
 
 
@@ -399,6 +443,7 @@ def training_session_save(*, by: AnyUser, session: TrainingSession) -> TrainingS
     _check_project(session.project, session.client)
     if session.site_id and session.site.client_id != session.client_id:
         raise ValidationError({"site": _("The site belongs to another client.")})
+    _check_person(session.trainer if session.trainer_id else None, session.client, "trainer")
     return _save(session)
 
 
@@ -429,6 +474,14 @@ def attendance_record(
 
 
 @transaction.atomic
+def training_session_delete(*, by: AnyUser, session: TrainingSession) -> None:
+    """Remove a session with its attendance records."""
+    if not policies.can_run_projects(by, session.client):
+        raise not_allowed()
+    _delete(session)
+
+
+@transaction.atomic
 def attendance_remove(*, by: AnyUser, attendance: TrainingAttendance) -> None:
     if not policies.can_run_projects(by, attendance.session.client):
         raise not_allowed()
@@ -445,6 +498,13 @@ def initiative_save(*, by: AnyUser, initiative: MarketingInitiative) -> Marketin
         raise not_allowed()
     _check_project(initiative.project, initiative.client, kind=Project.Kind.MARKETING)
     return _save(initiative)
+
+
+@transaction.atomic
+def initiative_delete(*, by: AnyUser, initiative: MarketingInitiative) -> None:
+    if not policies.can_run_projects(by, initiative.client):
+        raise not_allowed()
+    _delete(initiative)
 
 
 # Service cases ---------------------------------------------------------------------------------
@@ -505,23 +565,13 @@ def _check_case_links(case: ServiceCase) -> None:
     _check_project(case.project, case.client)
 
 
-def _check_assignee(assignee: AnyUser | None, client: Client) -> None:
-    if (
-        assignee is not None
-        and not Client.objects.visible_to(assignee).filter(pk=client.pk).exists()
-    ):
-        raise ValidationError(
-            {"assignee": _("%(person)s does not work on this account.") % {"person": assignee}}
-        )  # fmt: skip
-
-
 @transaction.atomic
 def case_open(*, by: AnyUser, case: ServiceCase) -> ServiceCase:
     """Open a new case (status new) with its SLA due time from its priority and the contract."""
     if not policies.can_run_service_cases(by, case.client):
         raise not_allowed()
     _check_case_links(case)
-    _check_assignee(case.assignee, case.client)
+    _check_person(case.assignee, case.client, "assignee")
     case.opened_at = case.opened_at or timezone.now()
     case.status = CS.OPEN if case.assignee_id else CS.NEW
     case.resolution, case.resolved_at, case.version = "", None, 1
@@ -572,7 +622,7 @@ def case_update(*, by: AnyUser, case: ServiceCase, version: int) -> ServiceCase:
     if case.client_id != current.client_id:
         raise ValidationError({"client": _("A case cannot move to another client.")})
     _check_case_links(case)
-    _check_assignee(case.assignee, case.client)
+    _check_person(case.assignee, case.client, "assignee")
     due = current.sla_due
     if case.priority != current.priority:
         due = sla_due(client=current.client, priority=case.priority, at=current.opened_at)
@@ -596,7 +646,7 @@ def case_assign(*, by: AnyUser, case: ServiceCase, assignee: AnyUser | None) -> 
         raise not_allowed()
     current = _lock_case(case)
     _require_case_open(current)
-    _check_assignee(assignee, current.client)
+    _check_person(assignee, current.client, "assignee")
     status = CS.OPEN if assignee is not None and current.status == CS.NEW else current.status
     return _write_case(current, assignee_id=assignee.pk if assignee else None, status=status)
 
@@ -672,3 +722,33 @@ def case_reopen(*, by: AnyUser, case: ServiceCase) -> ServiceCase:
         sla_due=max(current.sla_due, sla_due(client=current.client, priority=current.priority,
                                               at=now)),
     )  # fmt: skip
+
+
+# Service levels --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def service_level_save(*, by: AnyUser, level: ServiceLevel) -> ServiceLevel:
+    """Set a contract's SLA hours for one priority; whoever manages the contract decides.
+
+    Cases already open keep the SLA due time they were given: the new hours apply to cases
+    opened (or reopened, or re-prioritised) from now on.
+    """
+    from orders.policies import can_manage_contracts  # the contract's rule, not a project's
+
+    if not can_manage_contracts(by, level.contract.client):
+        raise not_allowed()
+    moved = ServiceLevel.objects.filter(pk=level.pk).exclude(contract_id=level.contract_id)
+    if level.pk is not None and moved.exists():
+        raise ValidationError({"contract": _("A service level cannot move to another contract.")})
+    return _save(level)
+
+
+@transaction.atomic
+def service_level_delete(*, by: AnyUser, level: ServiceLevel) -> None:
+    """Drop a contract's SLA for one priority: the product default applies again."""
+    from orders.policies import can_manage_contracts
+
+    if not can_manage_contracts(by, level.contract.client):
+        raise not_allowed()
+    level.delete()

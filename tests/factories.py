@@ -161,6 +161,14 @@ class OpportunityFactory(factory.django.DjangoModelFactory):
 # projects ------------------------------------------------------------------------------------
 
 
+def _account_member(client: object, role: str) -> User:
+    """Someone on the client's account team with `role`, as the services require of managers,
+    owners and trainers (an unsaved user when the client is unsaved, for `.build()`)."""
+    if client.pk is None:
+        return UserFactory.build()
+    return AccountTeamMemberFactory(client=client, role=role).user
+
+
 class ProjectFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "projects.Project"
@@ -169,7 +177,7 @@ class ProjectFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Project {n}")
     kind = "delivery"
     status = "active"
-    manager = factory.SubFactory(UserFactory, roles=[Role.ACCOUNT_STAFF])
+    manager = factory.LazyAttribute(lambda p: _account_member(p.client, "project_manager"))
     starts_on = factory.LazyFunction(lambda: datetime.date(2026, 1, 1))
     due_on = factory.LazyFunction(lambda: datetime.date(2026, 12, 31))
     budget = Decimal("25000.00")
@@ -219,7 +227,7 @@ class TrainingSessionFactory(factory.django.DjangoModelFactory):
     duration_minutes = 120
     site = None
     remote = True
-    trainer = factory.SubFactory(UserFactory, roles=[Role.ACCOUNT_STAFF])
+    trainer = factory.LazyAttribute(lambda s: _account_member(s.client, "project_manager"))
 
 
 class TrainingAttendanceFactory(factory.django.DjangoModelFactory):

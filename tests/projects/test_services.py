@@ -38,6 +38,7 @@ from tests.factories import (
     ClientFactory,
     ContactFactory,
     ContractFactory,
+    MarketingInitiativeFactory,
     MilestoneFactory,
     OrderFactory,
     ProjectFactory,
@@ -547,3 +548,68 @@ def test_a_milestones_owner_completes_it_without_running_the_project(project: Pr
     assert services.milestone_reopen(by=owner, milestone=milestone).completed_on is None
     with pytest.raises(NotAllowedError):
         services.milestone_save(by=owner, milestone=milestone)
+
+
+# People on the account, moves and deletions ----------------------------------------------------
+
+
+def test_work_is_given_only_to_people_on_the_account(project: Project, pm: User) -> None:
+    stranger = UserFactory(roles=[Role.ACCOUNT_STAFF], username="stranger")
+    with pytest.raises(ValidationError, match="stranger does not work on this account"):
+        services.project_save(
+            by=pm, project=ProjectFactory.build(client=project.client, manager=stranger)
+        )
+    with pytest.raises(ValidationError, match="stranger does not work"):
+        services.milestone_save(
+            by=pm, milestone=MilestoneFactory.build(project=project, owner=stranger)
+        )
+    with pytest.raises(ValidationError, match="stranger does not work"):
+        services.task_save(by=pm, task=Task(project=project, title="Cable", assignee=stranger))
+    with pytest.raises(ValidationError, match="stranger does not work"):
+        services.training_session_save(
+            by=pm, session=TrainingSessionFactory.build(client=project.client, trainer=stranger)
+        )
+    # The team lead of the owning team works on the account without being on its team.
+    lead = project.client.team.lead
+    assert services.task_save(by=pm, task=Task(project=project, title="Check", assignee=lead)).pk
+
+
+def test_a_project_stays_with_its_client(project: Project, pm: User) -> None:
+    moved = Project.objects.get(pk=project.pk)
+    moved.client = ClientFactory(team=project.client.team)
+    with pytest.raises(ValidationError, match="cannot move to another client"):
+        services.project_save(by=project.client.team.lead, project=moved, version=1)
+
+
+def test_deleting_a_milestone_takes_its_tasks_and_links(project: Project, pm: User) -> None:
+    design, build = chain(project, "Design", "Build")
+    TaskFactory(project=project, milestone=design)
+    with pytest.raises(NotAllowedError):
+        services.milestone_delete(by=member(project.client, "sales"), milestone=design)
+    services.milestone_delete(by=pm, milestone=design)
+    assert list(build.predecessors.all()) == []
+    assert not Task.objects.filter(project=project).exists()
+    Project.objects.filter(pk=project.pk).update(status="completed")
+    build.refresh_from_db()
+    with pytest.raises(ProjectError, match="reopen it"):
+        services.milestone_delete(by=pm, milestone=build)
+
+
+def test_sessions_initiatives_and_tasks_are_deleted_by_those_who_run_projects(
+    project: Project, pm: User
+) -> None:
+    session = TrainingSessionFactory(client=project.client)
+    attendance = services.attendance_record(
+        by=pm, session=session, contact=ContactFactory(client=project.client)
+    )
+    services.attendance_remove(by=pm, attendance=attendance)
+    services.training_session_delete(by=pm, session=session)
+    initiative = MarketingInitiativeFactory(client=project.client)
+    cs = member(project.client, "customer_service")
+    with pytest.raises(NotAllowedError):
+        services.initiative_delete(by=cs, initiative=initiative)
+    services.initiative_delete(by=pm, initiative=initiative)
+    services.task_delete(by=pm, task=TaskFactory(project=project))
+    assert not TrainingSession.objects.exists()
+    assert not MarketingInitiative.objects.exists()
+    assert not Task.objects.exists()
