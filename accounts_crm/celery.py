@@ -18,6 +18,13 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "kwargs": {"source": "beat"},
     },
+    # Deadlines that find people (projects/deadlines.py). A scan not started within its own
+    # period is dropped: the next one does the same work.
+    "deadline-scan": {
+        "task": "projects.tasks.deadline_scan",
+        "schedule": 15 * 60.0,
+        "options": {"expires": 14 * 60},
+    },
     "clear-expired-sessions": {
         "task": "accounts_crm.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
