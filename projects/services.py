@@ -55,8 +55,10 @@ from projects.models import (
 )
 
 # Per-project advisory lock (two-key form: this class id, then the project id) taken by every
-# change to a project's dependency graph: two concurrent edits (A after B, B after A) would each
-# pass the cycle check alone and make a cycle together.
+# change to a project's dependency graph or to a milestone's completion: two concurrent edits
+# (A after B, B after A) would each pass the cycle check alone and make a cycle together, and
+# completing B while A (its predecessor) is reopened would each pass their check alone. One
+# lock per project, always taken first, also means these writes cannot deadlock each other.
 DEPENDENCY_LOCK = 0x7072_6F6A  # "proj"
 
 # Walk up from a milestone through its predecessors, theirs, and so on. UNION (not UNION ALL)
@@ -191,6 +193,11 @@ def _delete(row: models.Model) -> None:
         ) from error
 
 
+def _lock_plan(project_id: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [DEPENDENCY_LOCK, project_id])
+
+
 def _names(milestones: Iterable[Milestone]) -> str:
     return ", ".join(f"“{m.name}”" for m in milestones)
 
@@ -276,6 +283,7 @@ def milestone_complete(
         raise not_allowed()
     today = timezone.localdate()
     on = on or today
+    _lock_plan(milestone.project_id)
     current = Milestone.objects.select_for_update().get(pk=milestone.pk)
     if current.completed_on is not None:
         raise ProjectError(
@@ -289,10 +297,7 @@ def milestone_complete(
             % {"day": date_format(on)},
             code="completed_in_future",
         )
-    # Lock the predecessors too, so none is reopened while this one is being completed.
-    predecessors = list(
-        Milestone.objects.select_for_update().filter(dependents__milestone=current).order_by("pk")
-    )
+    predecessors = list(Milestone.objects.filter(dependents__milestone=current).order_by("pk"))
     still_open = [p for p in predecessors if p.completed_on is None]
     if still_open:
         raise PredecessorsOpenError(
@@ -315,11 +320,12 @@ def milestone_reopen(*, by: AnyUser, milestone: Milestone) -> Milestone:
     """Mark a completed milestone as not done; refused while a successor is still completed."""
     if not policies.can_complete_milestone(by, milestone):
         raise not_allowed()
+    _lock_plan(milestone.project_id)
     current = Milestone.objects.select_for_update().get(pk=milestone.pk)
     completed_successors = list(
-        Milestone.objects.select_for_update()
-        .filter(dependencies__predecessor=current, completed_on__isnull=False)
-        .order_by("pk")
+        Milestone.objects.filter(
+            dependencies__predecessor=current, completed_on__isnull=False
+        ).order_by("pk")
     )
     if completed_successors:
         raise ProjectError(
@@ -357,8 +363,7 @@ def milestone_set_predecessors(
             {"predecessors": _("Predecessors must be milestones of the same project: %(names)s.")
              % {"names": _names(foreign)}}
         )  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [DEPENDENCY_LOCK, project.pk])
+    _lock_plan(project.pk)
     current = Milestone.objects.select_for_update().get(pk=milestone.pk)
     fresh = {m.pk: m for m in Milestone.objects.filter(pk__in=wanted)}
     if current.completed_on is not None:

@@ -151,3 +151,15 @@ def test_a_closed_case_with_its_resolution_is_accepted_and_an_open_one_needs_non
 def test_a_session_at_a_client_site_is_not_remote() -> None:
     session = TrainingSessionFactory(site=SiteFactory(), remote=False)
     assert session.ends_at == session.starts_at + datetime.timedelta(hours=2)
+
+
+def test_changes_to_projects_and_cases_are_audited() -> None:
+    from accounts_crm.audit import audit_trail
+
+    project = ProjectFactory()
+    Project.objects.filter(pk=project.pk).update(name="Renamed in bulk")
+    events = list(audit_trail(project))
+    assert [e.pgh_label for e in events][:2] == ["update", "insert"]
+    assert events[0].pgh_diff["name"] == [project.name, "Renamed in bulk"]
+    case = ServiceCaseFactory()
+    assert audit_trail(case).count() == 1

@@ -613,3 +613,44 @@ def test_sessions_initiatives_and_tasks_are_deleted_by_those_who_run_projects(
     assert not TrainingSession.objects.exists()
     assert not MarketingInitiative.objects.exists()
     assert not Task.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_completing_a_milestone_while_its_predecessor_is_reopened_leaves_the_rule_intact() -> None:
+    project = ProjectFactory()
+    pm = project.manager
+    design = MilestoneFactory(project=project, name="Design", completed_on=TODAY)
+    build = MilestoneFactory(project=project, name="Build")
+    build.predecessors.add(design)
+    start = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def run(action: Callable[[], object]) -> None:
+        try:
+            start.wait()
+            action()
+            outcomes.append("done")
+        except ProjectError as error:
+            outcomes.append(error)
+        finally:
+            connection.close()
+
+    actions = [
+        lambda: services.milestone_complete(by=pm, milestone=build, on=TODAY),
+        lambda: services.milestone_reopen(by=pm, milestone=design),
+    ]
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(type(o).__name__ for o in outcomes) in (
+        ["PredecessorsOpenError", "str"],
+        ["ProjectError", "str"],
+    )
+    design.refresh_from_db()
+    build.refresh_from_db()
+    # Either Build was completed and Design stayed completed, or Design was reopened first and
+    # Build stayed open: never a completed milestone waiting for an open one.
+    assert (design.completed_on, build.completed_on) in ((TODAY, TODAY), (None, None))
