@@ -654,3 +654,22 @@ def test_completing_a_milestone_while_its_predecessor_is_reopened_leaves_the_rul
     # Either Build was completed and Design stayed completed, or Design was reopened first and
     # Build stayed open: never a completed milestone waiting for an open one.
     assert (design.completed_on, build.completed_on) in ((TODAY, TODAY), (None, None))
+
+
+def test_service_levels_are_set_by_whoever_manages_the_contract(
+    client_co: Client, pm: User
+) -> None:
+    from projects.models import ServiceLevel
+
+    nam = member(client_co, "nam")
+    contract = ContractFactory(client=client_co)
+    level = ServiceLevel(contract=contract, priority="high", hours=6)
+    with pytest.raises(NotAllowedError):
+        services.service_level_save(by=pm, level=level)
+    level = services.service_level_save(by=nam, level=level)
+    assert services.sla_terms(client=client_co, priority="high", at=OPENED).hours == 6
+    level.contract = ContractFactory(client=client_co)
+    with pytest.raises(ValidationError, match="cannot move to another contract"):
+        services.service_level_save(by=nam, level=level)
+    services.service_level_delete(by=nam, level=ServiceLevel.objects.get(pk=level.pk))
+    assert services.sla_terms(client=client_co, priority="high", at=OPENED).hours == 8
