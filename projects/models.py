@@ -2,10 +2,10 @@
 
 Who sees a row follows its client (accounts_crm/access.py); writes go through projects/services.py.
 
-Project health is ONE rule, written once in `Project.HEALTH_RULE` terms below and implemented
-twice on purpose: `ProjectQuerySet.with_health()` computes it in SQL (lists filter and sort by it
+Project health is ONE rule, written once in the docstring of `ProjectQuerySet.with_health()`
+and implemented twice on purpose: `with_health()` computes it in SQL (lists filter and sort by it
 without N+1), `Project.health_on()` mirrors it in Python for one project already in memory. The
-tests run both on the same hand-built timelines.
+tests (tests/projects/test_selectors.py) run both on the same hand-built timelines.
 """
 
 from __future__ import annotations
