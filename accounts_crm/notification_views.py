@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -165,7 +165,8 @@ def notification_preferences(request: HttpRequest) -> HttpResponse:
             )
             response = redirect("notifications:preferences")
             set_language_cookie(response, language)  # the next page is in it already
-            messages.success(request, _("Your preferences are saved."))
+            with translation.override(language):
+                messages.success(request, _("Your preferences are saved."))
             return response
     else:
         initial = {"language": notifications.user_language(user)}

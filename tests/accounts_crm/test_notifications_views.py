@@ -149,6 +149,15 @@ def test_the_list_filters_by_kind_unread_and_text(owner_client, owner) -> None:
     assert rows("q=invoice") == 1
 
 
+def test_an_unknown_kind_filter_shows_an_error(owner_client, owner) -> None:
+    make(owner, 1)
+
+    response = owner_client.get("/notifications/?kind=gossip")
+
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+
+
 def test_the_list_answers_htmx_with_the_results_only(owner_client, owner) -> None:
     make(owner, 1)
 
@@ -310,6 +319,7 @@ def test_saving_preferences_keeps_language_and_email_choices(owner_client, owner
 
     assert response.status_code == 302
     assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en"
+    assert "Your preferences are saved." in owner_client.get(response["Location"]).content.decode()
     assert UserPreferences.objects.get(user=owner).language == "en"
     assert list(
         NotificationPreference.objects.filter(user=owner, email=False).values_list(
