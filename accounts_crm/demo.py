@@ -7,9 +7,11 @@ The book: two teams, eight client groups (four of them international, with subsi
 Germany, France, Austria, Spain and Croatia), sites across Italian regions and abroad, an org
 chart of contacts at every company, account teams with every role, recent activities with next
 steps, and this year's account plans; a product catalogue, contracts with agreed prices, two
-years of orders and a few opportunities. Everything is derived from the tables below (the order
-history with a fixed random seed, relative to the day of seeding), so every run and every machine
-gets the same book.
+years of orders and a few opportunities; projects in every status with their timelines (some
+late, one at risk), tasks, training sessions with attendance and feedback, marketing initiatives
+and service cases (some past their SLA), so the deadline scan finds real work. Everything is
+derived from the tables below (the order history with a fixed random seed, relative to the day of
+seeding), so every run and every machine gets the same book.
 """
 
 from __future__ import annotations
@@ -434,6 +436,7 @@ def seed() -> None:
     _seed_users()
     _seed_clients()
     _seed_orders()
+    _seed_projects()
 
 
 def _seed_users() -> None:
@@ -880,7 +883,8 @@ DEMO_CONTRACTS: tuple[DemoContract, ...] = (
                  applies_to_subsidiaries=True, default_discount="8.00", payment_terms_days=90),
     DemoContract("CQ-TBH-2024", "Tessile Biellese Holding", "active", -740, 360,
                  default_discount="7.50"),
-    DemoContract("CQ-LVS-2025", "Lanificio Valsessera", "active", -500, 230,
+    # Lanificio's agreement ends within its 90-day renewal notice: time to talk renewal.
+    DemoContract("CQ-LVS-2025", "Lanificio Valsessera", "active", -500, 75,
                  default_discount="5.00", payment_terms_days=30),
     # Veneta's framework agreement ran out four months ago and has not been renewed yet.
     DemoContract("CQ-VEN-2023", "Veneta Costruzioni", "expired", -1100, -120,
@@ -1237,3 +1241,366 @@ def _seed_opportunities(clients: dict, users: dict, products: dict, today: datet
         )  # fmt: skip
         if created:
             opportunity.products.set(products[sku] for sku in skus)
+
+
+# Delivery: projects, milestones, tasks, training, marketing, service cases ---------------------
+#
+# Projects in every status on the group heads' accounts (where the whole account team works) and
+# on Padano Distribuzione, tied to each client's latest order, with timelines relative to the day
+# of seeding: some milestones done, some late (one late long enough to reach the team lead), one
+# project at risk (a milestone due within the week still waits for its predecessor), deadlines a
+# week and a day away, so the deadline scan (projects/deadlines.py) finds real work on the demo
+# book. Each project is made once with its milestones and tasks; sessions, initiatives and cases
+# are looked up by a natural key, so a second run changes nothing.
+
+
+@dataclass(frozen=True)
+class DemoMilestone:
+    name: str
+    starts: int | None  # days from the day of seeding
+    due: int
+    completed: int | None  # None: still open
+    owner: str  # a role on the account: nam, project_manager, customer_service, sales
+    billable: str = "0.00"
+    after: tuple[int, ...] = ()  # predecessors, by position in the project's milestones
+    tasks: tuple[tuple[str, int | None, bool, str], ...] = ()  # title, due, done, assignee role
+
+
+@dataclass(frozen=True)
+class DemoProject:
+    client: str
+    name: str
+    kind: str
+    status: str
+    starts: int
+    due: int
+    budget: str
+    milestones: tuple[DemoMilestone, ...] = ()
+    description: str = ""
+
+
+M = DemoMilestone
+PM, NAM, CS, SALES = "project_manager", "nam", "customer_service", "sales"
+
+DEMO_PROJECTS: tuple[DemoProject, ...] = (
+    # Late: the RFID gates should have been installed four days ago.
+    DemoProject("Padano Distribuzione", "Terminali e varchi RFID nel magazzino di Cremona",
+                "delivery", "active", -75, 40, "148000.00", (
+        M("Sopralluogo e progetto esecutivo", -75, -60, -58, PM, "12000.00"),
+        M("Consegna terminali portatili", -55, -20, -21, PM, "46000.00", (0,)),
+        M("Installazione varchi RFID", -25, -4, None, PM, "62000.00", (0,), (
+            ("Cablaggio baie 1-6", -6, True, PM),
+            ("Taratura antenne baie 7-12", -2, False, PM),
+        )),
+        M("Collaudo e formazione operatori", -3, 20, None, NAM, "28000.00", (1, 2), (
+            ("Calendario turni per la formazione", 6, False, NAM),
+        )),
+    ), "Magazzino di Cremona: 40 terminali, 12 varchi RFID, integrazione con il WMS."),
+    # At risk: data migration is due in five days, but configuration is not finished.
+    DemoProject("Gruppo Alimentare Padano", "Migrazione ERP di gruppo", "implementation",
+                "active", -120, 150, "420000.00", (
+        M("Analisi dei processi", -120, -80, -82, PM, "60000.00"),
+        M("Configurazione moduli finanza", -80, 12, None, PM, "90000.00", (0,), (
+            ("Piano dei conti consolidato", -10, True, PM),
+            ("Regole IVA per le consociate estere", 3, False, PM),
+        )),
+        M("Migrazione dati anagrafici", -20, 5, None, PM, "45000.00", (1,), (
+            ("Pulizia anagrafica fornitori", 1, False, SALES),
+        )),
+        M("Integrazione magazzini", 0, 60, None, PM, "80000.00", (1,)),
+        M("Formazione utenti chiave", 50, 100, None, NAM, "35000.00", (2, 3)),
+        M("Avvio in produzione", 100, 140, None, PM, "110000.00", (4,)),
+    ), "Un solo ERP per la capogruppo e le consociate italiane ed estere."),
+    # Planned, on track: the kick-off is a week away.
+    DemoProject("Officine Meccaniche Lombarde", "MES sulle linee di Lecco", "implementation",
+                "planned", 6, 200, "240000.00", (
+        M("Kick-off e piano di progetto", 6, 7, None, PM, "0.00", (), (
+            ("Convocare il comitato di progetto", 1, False, NAM),
+        )),
+        M("Pilota sulla linea 3", 10, 90, None, PM, "80000.00", (0,)),
+        M("Estensione alle linee 1, 2, 4", 90, 190, None, PM, "160000.00", (1,)),
+    ), "MES su quattro linee di assemblaggio; pilota sulla linea 3."),
+    # Training, on track: the next session's preparation is due tomorrow.
+    DemoProject("Tessile Biellese Holding", "Formazione utenti chiave ERP", "training", "active",
+                -40, 45, "36000.00", (
+        M("Prima sessione: acquisti e magazzino", -30, -20, -20, PM, "12000.00"),
+        M("Materiali della seconda sessione", -10, 1, None, PM, "0.00", (0,)),
+        M("Seconda sessione: produzione", 2, 15, None, PM, "12000.00", (1,)),
+        M("Verifica finale e attestati", 16, 40, None, NAM, "12000.00", (2,)),
+    ), "Tre sessioni per gli utenti chiave delle consociate."),
+    # Marketing: the spring co-marketing programme with the group's stores.
+    DemoProject("Mediterranea Retail Holding", "Co-marketing primavera nei punti vendita",
+                "marketing", "active", -30, 90, "80000.00", (
+        M("Piano media approvato", -30, -15, -16, NAM, "0.00"),
+        M("Materiali punto vendita", -15, 6, None, SALES, "0.00", (0,), (
+            ("Bozze espositori da banco", 2, False, SALES),
+        )),
+        M("Campagna digitale", 10, 60, None, NAM, "0.00", (1,)),
+    ), "Campagna congiunta su cassa e sito per la linea etichette e terminali."),
+    # On hold: the client froze the sites' works.
+    DemoProject("Veneta Costruzioni", "Sicurezza cantieri: dotazioni e formazione", "delivery",
+                "on_hold", -60, 120, "54000.00", (
+        M("Consegna dotazioni DPI", -60, -30, -31, PM, "24000.00"),
+        M("Formazione capicantiere", 30, 90, None, PM, "18000.00", (0,)),
+    ), "Sospeso dal cliente fino alla riapertura dei cantieri di Treviso."),
+    # Late by more than the escalation days: the team lead is told.
+    DemoProject("Farmaceutica Tirrenica", "Tracciabilità lotti nel deposito di Pomezia",
+                "delivery", "active", -90, 30, "98000.00", (
+        M("Etichettatura lotti", -90, -45, -44, PM, "30000.00"),
+        M("Integrazione con il sistema di qualità", -45, -10, None, PM, "38000.00", (0,), (
+            ("Mappatura campi lotto/scadenza", -15, True, PM),
+            ("Test di richiamo lotto", -8, False, CS),
+        )),
+        M("Audit finale", -5, 25, None, NAM, "30000.00", (1,)),
+    ), "Tracciabilità lotto per lotto dal ricevimento alla spedizione."),
+    DemoProject("Sanità Integrata", "SOC gestito per le cliniche", "service", "completed",
+                -200, -20, "59400.00", (
+        M("Onboarding sonde", -200, -150, -152, PM, "19800.00"),
+        M("Regole di correlazione", -150, -60, -62, PM, "19800.00", (0,)),
+        M("Passaggio in esercizio", -60, -20, -21, NAM, "19800.00", (1,)),
+    ), "Monitoraggio 24/7 delle cliniche del gruppo."),
+    DemoProject("Energia Adriatica", "Telelettura delle cabine secondarie", "delivery",
+                "cancelled", -150, 60, "72000.00", (
+        M("Pilota su dieci cabine", -150, -90, -95, PM, "12000.00"),
+        M("Estensione a tutte le cabine", -90, 50, None, PM, "60000.00", (0,)),
+    ), "Annullato: il cliente ha scelto di proseguire con il fornitore della rete."),
+)  # fmt: skip
+
+# Training sessions: (client, project name or None, topic, days from today, hour, minutes,
+# remote, attendance as (contact position, attended, feedback or None)).
+DEMO_TRAINING: tuple[tuple[str, str | None, str, int, int, int, bool, tuple], ...] = (
+    ("Tessile Biellese Holding", "Formazione utenti chiave ERP", "ERP: acquisti e magazzino",
+     -20, 9, 240, False, ((0, True, 5), (1, True, 4), (2, True, 4), (3, False, None))),
+    ("Tessile Biellese Holding", "Formazione utenti chiave ERP", "ERP: produzione",
+     15, 9, 240, False, ((0, True, None), (1, True, None), (4, True, None))),
+    ("Tessile Biellese Holding", None, "Sicurezza informatica per tutti", -60, 14, 90, True,
+     ((0, True, 3), (2, True, 5), (5, True, 4))),
+    ("Gruppo Alimentare Padano", None, "Nuovo portale ordini", -12, 10, 120, True,
+     ((1, True, 4), (2, True, 3), (3, True, 5))),
+    ("Padano Distribuzione", "Terminali e varchi RFID nel magazzino di Cremona",
+     "Terminali portatili: uso quotidiano", -18, 8, 180, False,
+     ((0, True, 5), (1, True, 4), (2, False, None))),
+)  # fmt: skip
+
+# Marketing initiatives: (client, project name or None, name, channel, status, start, end,
+# budget, our contribution, metric, target, result).
+DEMO_INITIATIVES: tuple[tuple, ...] = (
+    ("Mediterranea Retail Holding", "Co-marketing primavera nei punti vendita",
+     "Espositori da banco primavera", "point_of_sale", "running", -10, 50, "30000.00",
+     "15000.00", "units", "1200", "310"),
+    ("Mediterranea Retail Holding", "Co-marketing primavera nei punti vendita",
+     "Campagna social primavera", "social", "planned", 10, 60, "20000.00", "8000.00",
+     "impressions", "500000", None),
+    ("Mediterranea Retail Holding", None, "Fiera retail Rimini", "trade_show", "completed",
+     -200, -197, "45000.00", "20000.00", "leads", "150", "182"),
+    ("Mediterranea Retail Italia", None, "Newsletter natalizia", "email", "cancelled", -40, -10,
+     "6000.00", "3000.00", "opportunities", "20", None),
+    ("Tessile Biellese Holding", None, "Webinar tessile 4.0", "webinar", "completed", -90, -90,
+     "4000.00", "4000.00", "attendees", "80", "96"),
+)  # fmt: skip
+
+# Service cases: (client, subject, priority, status, opened hours ago, assignee role,
+# project name or None, resolution).
+DEMO_CASES: tuple[tuple, ...] = (
+    ("Padano Distribuzione", "Varco RFID baia 4: letture mancate", "urgent", "open", 30, CS,
+     "Terminali e varchi RFID nel magazzino di Cremona", ""),
+    ("Gruppo Alimentare Padano", "Errore di stampa sulle bolle di consegna", "high", "new", 20,
+     CS, None, ""),
+    ("Officine Meccaniche Lombarde", "Licenze CRM non attivate", "normal", "waiting", 60, CS,
+     None, ""),
+    ("Mediterranea Retail Holding", "Terminale cassa bloccato all'avvio", "normal", "open", 6,
+     CS, None, ""),
+    ("Sanità Integrata", "Allarmi SOC duplicati", "low", "new", 10, CS,
+     "SOC gestito per le cliniche", ""),
+    ("Farmaceutica Tirrenica", "Etichette lotto illeggibili", "high", "resolved", 120, CS,
+     "Tracciabilità lotti nel deposito di Pomezia", "Sostituito il ribbon; stampante ritarata."),
+    ("Tessile Biellese Holding", "Accesso al corso e-learning", "low", "closed", 400, CS, None,
+     "Credenziali reinviate al referente."),
+    ("Energia Adriatica", "Fattura elettronica scartata da SDI", "normal", "new", 2, None, None,
+     ""),
+)  # fmt: skip
+
+
+def _seed_projects() -> None:
+    from clients.models import Client
+    from orders.models import Order
+    from projects.models import Milestone, MilestoneDependency, Project, Task
+
+    today = timezone.localdate()
+    demo_of = {demo.name: demo for demo in DEMO_CLIENTS}
+    names = {p.client for p in DEMO_PROJECTS} | {row[0] for row in DEMO_TRAINING}
+    names |= {row[0] for row in DEMO_INITIATIVES} | {row[0] for row in DEMO_CASES}
+    clients = {c.name: c for c in Client.objects.filter(name__in=names)}
+    users = {
+        u.username: u for u in User.objects.filter(username__in=[d.username for d in DEMO_USERS])
+    }
+
+    def person(client_name: str, role: str) -> User:
+        demo = demo_of[client_name]
+        if role == NAM:
+            return users[demo.nam or TEAM_STAFF[demo.team]["nam"]]
+        return users[TEAM_STAFF[demo.team][role]]
+
+    # The order each project delivers: the client's latest order that went ahead.
+    latest: dict[int, Order] = {}
+    for order in (
+        Order.objects.filter(
+            client__in=clients.values(), status__in=["confirmed", "in_progress", "fulfilled"]
+        )
+        .order_by("client_id", "-order_date", "-pk")
+        .distinct("client_id")
+    ):
+        latest[order.client_id] = order
+
+    def day(offset: int | None) -> datetime.date | None:
+        return None if offset is None else today + datetime.timedelta(days=offset)
+
+    existing = set(
+        Project.objects.filter(client__in=clients.values()).values_list("client__name", "name")
+    )
+    projects: dict[str, Project] = {
+        p.name: p
+        for p in Project.objects.filter(
+            client__in=clients.values(), name__in=[d.name for d in DEMO_PROJECTS]
+        )
+    }
+    for demo in DEMO_PROJECTS:
+        if (demo.client, demo.name) in existing:
+            continue  # made once, with its plan
+        client = clients[demo.client]
+        project = Project.objects.create(
+            client=client, order=latest.get(client.pk), name=demo.name, kind=demo.kind,
+            status=demo.status, manager=person(demo.client, PM), starts_on=day(demo.starts),
+            due_on=day(demo.due), budget=Decimal(demo.budget), currency="EUR",
+            description=demo.description,
+        )  # fmt: skip
+        projects[demo.name] = project
+        milestones = Milestone.objects.bulk_create(
+            Milestone(
+                project=project, name=m.name, starts_on=day(m.starts), due_on=day(m.due),
+                completed_on=day(m.completed), owner=person(demo.client, m.owner),
+                billable_amount=Decimal(m.billable), position=position,
+            )
+            for position, m in enumerate(demo.milestones)
+        )  # fmt: skip
+        MilestoneDependency.objects.bulk_create(
+            MilestoneDependency(milestone=milestones[position], predecessor=milestones[before])
+            for position, m in enumerate(demo.milestones)
+            for before in m.after
+        )
+        done_at = timezone.now() - datetime.timedelta(days=1)
+        Task.objects.bulk_create(
+            Task(
+                project=project, milestone=milestones[position], title=title,
+                assignee=person(demo.client, role), due_on=day(due),
+                done_at=done_at if done else None,
+            )
+            for position, m in enumerate(demo.milestones)
+            for title, due, done, role in m.tasks
+        )  # fmt: skip
+
+    _seed_training(clients, projects, person, today)
+    _seed_initiatives(clients, projects, day)
+    _seed_cases(clients, projects, person, latest)
+
+
+def _seed_training(clients: dict, projects: dict, person, today: datetime.date) -> None:
+    from clients.models import Contact, Site
+    from projects.models import TrainingAttendance, TrainingSession
+
+    existing = set(
+        TrainingSession.objects.filter(client__in=clients.values()).values_list(
+            "client__name", "topic"
+        )
+    )
+    headquarters = {
+        site.client_id: site
+        for site in Site.objects.filter(client__in=clients.values(), kind="headquarters")
+    }
+    for client_name, project, topic, days, hour, minutes, remote, attendance in DEMO_TRAINING:
+        if (client_name, topic) in existing:
+            continue
+        client = clients[client_name]
+        site = None if remote else headquarters.get(client.pk)
+        starts = timezone.make_aware(
+            datetime.datetime.combine(today + datetime.timedelta(days=days), datetime.time(hour))
+        )
+        session = TrainingSession.objects.create(
+            client=client, project=projects.get(project) if project else None, topic=topic,
+            starts_at=starts, duration_minutes=minutes, site=site, remote=site is None,
+            trainer=person(client_name, PM), notes="Materiali condivisi sul portale del cliente.",
+        )  # fmt: skip
+        contacts = list(Contact.objects.filter(client=client).order_by("pk"))
+        TrainingAttendance.objects.bulk_create(
+            TrainingAttendance(
+                session=session, contact=contacts[position], attended=attended,
+                feedback_score=feedback,
+            )
+            for position, attended, feedback in attendance
+            if position < len(contacts)
+        )  # fmt: skip
+
+
+def _seed_initiatives(clients: dict, projects: dict, day) -> None:
+    from projects.models import MarketingInitiative
+
+    for (client_name, project, name, channel, status, starts, ends, budget, ours, metric,
+         target, result) in DEMO_INITIATIVES:  # fmt: skip
+        MarketingInitiative.objects.get_or_create(
+            client=clients[client_name],
+            name=name,
+            defaults={
+                "project": projects.get(project) if project else None,
+                "channel": channel, "status": status, "starts_on": day(starts),
+                "ends_on": day(ends), "budget": Decimal(budget), "our_contribution": Decimal(ours),
+                "currency": "EUR", "target_metric": metric,
+                "target_value": Decimal(target) if target else None,
+                "result_value": Decimal(result) if result else None,
+            },
+        )  # fmt: skip
+
+
+def _seed_cases(clients: dict, projects: dict, person, latest: dict) -> None:
+    from clients.models import Contact
+    from projects.models import ServiceCase
+    from projects.services import sla_due
+
+    existing = set(
+        ServiceCase.objects.filter(client__in=clients.values()).values_list(
+            "client__name", "subject"
+        )
+    )
+    now = timezone.now().replace(microsecond=0)
+    first_contact = {
+        c.client_id: c
+        for c in Contact.objects.filter(client__in=clients.values())
+        .order_by("client_id", "pk")
+        .distinct("client_id")
+    }
+    new = []
+    for (
+        client_name,
+        subject,
+        priority,
+        status,
+        hours_ago,
+        assignee,
+        project,
+        resolution,
+    ) in DEMO_CASES:
+        if (client_name, subject) in existing:
+            continue
+        client = clients[client_name]
+        opened = now - datetime.timedelta(hours=hours_ago)
+        closed = status in ("resolved", "closed")
+        new.append(ServiceCase(
+            client=client, contact=first_contact.get(client.pk), subject=subject,
+            priority=priority, status=status, opened_at=opened,
+            sla_due=sla_due(client=client, priority=priority, at=opened),
+            assignee=person(client_name, assignee) if assignee else None,
+            project=projects.get(project) if project else None,
+            order=latest.get(client.pk) if project is None else None,
+            resolution=resolution, resolved_at=opened + datetime.timedelta(hours=6) if closed
+            else None,
+        ))  # fmt: skip
+    ServiceCase.objects.bulk_create(new)
