@@ -83,12 +83,15 @@ def escalation_days() -> int:
     return settings.DEADLINE_ESCALATION_DAYS
 
 
+# "Due %(when)s" for the last threshold (rendered in each recipient's language).
+WHEN = {0: _("today"), 1: _("tomorrow")}
+
 MESSAGES = {
     ("milestone", "due-7d"): _(
         "Milestone %(name)s of %(project)s (%(client)s) is due on %(due)s, in %(days)s days."
     ),
     ("milestone", "due-1d"): _(
-        "Milestone %(name)s of %(project)s (%(client)s) is due on %(due)s: tomorrow or today."
+        "Milestone %(name)s of %(project)s (%(client)s) is due %(when)s, %(due)s."
     ),
     ("milestone", OVERDUE): _(
         "Milestone %(name)s of %(project)s (%(client)s) is overdue: it was due on %(due)s."
@@ -99,9 +102,7 @@ MESSAGES = {
     ("task", "due-7d"): _(
         "Task %(name)s of %(project)s (%(client)s) is due on %(due)s, in %(days)s days."
     ),
-    ("task", "due-1d"): _(
-        "Task %(name)s of %(project)s (%(client)s) is due on %(due)s: tomorrow or today."
-    ),
+    ("task", "due-1d"): _("Task %(name)s of %(project)s (%(client)s) is due %(when)s, %(due)s."),
     ("task", OVERDUE): _(
         "Task %(name)s of %(project)s (%(client)s) is overdue: it was due on %(due)s."
     ),
@@ -226,6 +227,7 @@ def _dated_notices(
             "client": row["client_name"],
             "due": row["due_on"],
             "days": abs(days_left),
+            "when": WHEN.get(days_left, ""),
         }
         people = _people(
             row[recipients_field], row["manager_id"], extra=nams.get(row["client_id"], ())

@@ -8,12 +8,15 @@ from dataclasses import dataclass
 import pytest
 from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import include, path
 from django.utils import timezone
 
+from accounts_crm.celery import app as celery_app
 from accounts_crm.models import Notification, UserPreferences
-from projects import deadlines
+from clients.models import Client
+from projects import deadlines, tasks
 from projects.deadlines import deadline_scan, threshold_for
 from tests.factories import (
     AccountTeamMemberFactory,
@@ -169,6 +172,11 @@ def test_it_announces_only_the_threshold_reached_when_first_seen_late(account: A
     deadline_scan(today=TODAY)
 
     assert keys(account.nam) == {f"milestone:{milestone.pk}:due-1d:{days(1).isoformat()}"}
+    assert "is due tomorrow" in Notification.objects.get(user=account.nam).message
+    milestone.due_on = TODAY
+    milestone.save()
+    deadline_scan(today=TODAY)
+    assert Notification.objects.filter(user=account.nam, message__contains="is due today").exists()
 
 
 def test_the_team_lead_hears_only_after_the_escalation_days(account: Account, settings) -> None:
@@ -369,6 +377,100 @@ def test_the_scan_runs_the_same_queries_for_1_or_30_milestones(account: Account)
     assert few == 4 * 8 + 3
 
 
-def test_the_thresholds_are_documented_in_one_constant() -> None:
-    assert deadlines.DEADLINE_THRESHOLDS == {"due-7d": 7, "due-1d": 1}
-    assert deadlines.HORIZON_DAYS == 7
+# Links -----------------------------------------------------------------------------------------
+
+
+def _page(request: object, pk: int) -> None:
+    raise AssertionError("only reversed, never requested")
+
+
+# The pages the notifications link to, as tests.projects.test_deadlines' own URL conf: a project
+# page (no milestone page yet), a case page, a contract page and a client page.
+urlpatterns = [
+    path("projects/", include(([path("<int:pk>/", _page, name="project_detail"),
+                                path("cases/<int:pk>/", _page, name="case_detail")], "projects"))),
+    path("orders/", include(([path("contracts/<int:pk>/", _page, name="contract_detail")],
+                             "orders"))),
+    path("clients/", include(([path("<int:pk>/", _page, name="client_detail")], "clients"))),
+]  # fmt: skip
+
+
+@pytest.mark.urls("tests.projects.test_deadlines")
+def test_each_notification_links_to_the_page_of_its_deadline(account: Account) -> None:
+    milestone = MilestoneFactory(project=account.project, owner=account.owner, due_on=days(2))
+    task = TaskFactory(project=account.project, assignee=account.owner, due_on=days(2))
+    contract = ContractFactory(client=account.client, starts_on=days(-300), ends_on=days(30))
+    case = ServiceCaseFactory(
+        client=account.client, opened_at=timezone.now() - 3 * DAY, sla_due=timezone.now() - DAY
+    )
+
+    deadline_scan(today=TODAY)
+
+    urls = dict(Notification.objects.filter(user=account.nam).values_list("kind", "url"))
+    assert urls == {
+        "milestone_due": f"/projects/{account.project.pk}/#milestone-{milestone.pk}",
+        "task_due": f"/projects/{account.project.pk}/#task-{task.pk}",
+        "contract_renewal": f"/orders/contracts/{contract.pk}/",
+        "case_sla": f"/projects/cases/{case.pk}/",
+    }
+
+
+# The Celery task -------------------------------------------------------------------------------
+
+
+def test_beat_runs_the_scan_every_15_minutes() -> None:
+    entry = celery_app.conf.beat_schedule["deadline-scan"]
+
+    assert entry["task"] == tasks.deadline_scan.name == "projects.tasks.deadline_scan"
+    assert entry["schedule"] == 15 * 60
+    assert entry["options"]["expires"] < entry["schedule"]
+    task = celery_app.tasks[entry["task"]]
+    assert task.acks_late
+    assert task.reject_on_worker_lost
+    assert task.time_limit > task.soft_time_limit > 0
+
+
+def test_the_task_retries_a_transient_database_error_then_completes(account, monkeypatch) -> None:
+    MilestoneFactory(project=account.project, owner=account.owner, due_on=days(2))
+    calls = []
+    real_scan = deadlines.deadline_scan
+
+    def flaky(**kwargs: object) -> deadlines.ScanResult:
+        calls.append(1)
+        if len(calls) < 3:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_scan(**kwargs)
+
+    monkeypatch.setattr(deadlines, "deadline_scan", flaky)
+
+    result = tasks.deadline_scan.apply()
+
+    assert len(calls) == 3
+    assert result.get()["milestone"] == 3
+    assert Notification.objects.count() == 3
+
+
+def test_the_task_does_not_retry_a_bug(monkeypatch) -> None:
+    calls = []
+
+    def broken(**kwargs: object) -> None:
+        calls.append(1)
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(deadlines, "deadline_scan", broken)
+
+    result = tasks.deadline_scan.apply()
+
+    assert calls == [1]
+    assert isinstance(result.result, ValueError)
+
+
+def test_the_scans_principal_reads_the_whole_book_without_a_query(account: Account) -> None:
+    ClientFactory()
+    principal = deadlines.whole_book()
+
+    with CaptureQueriesContext(connection) as captured:
+        visible = Client.objects.visible_to(principal)
+    assert not captured
+    assert visible.count() == Client.objects.count() == 2
+    assert principal.pk is None
