@@ -9,4 +9,5 @@ class AccountsCrmConfig(AppConfig):
     def ready(self) -> None:
         # Connects the login-time receiver that the session lifetime depends on, before any
         # request has loaded the middleware (a test's force_login, a login from a command).
-        from accounts_crm import middleware  # noqa: F401
+        # The same for the receiver that restores a person's chosen language at sign-in.
+        from accounts_crm import language, middleware  # noqa: F401
