@@ -277,3 +277,110 @@ class ServiceCaseFactory(factory.django.DjangoModelFactory):
         lambda: datetime.datetime(2026, 6, 1, 9, 0, tzinfo=datetime.UTC)
     )
     sla_due = factory.LazyAttribute(lambda c: c.opened_at + datetime.timedelta(hours=24))
+
+
+# billing -------------------------------------------------------------------------------------
+
+
+def _line_net(line: object) -> Decimal:
+    """The rounding rule of billing/models.py: quantity x price less discount, half up."""
+    from accounts_crm.money import quantize
+
+    quantity, price, discount = (
+        Decimal(str(v)) for v in (line.quantity, line.unit_price, line.discount)
+    )
+    return quantize(quantity * price * (100 - discount) / 100)
+
+
+def _line_vat(line: object) -> Decimal:
+    from accounts_crm.money import quantize
+
+    return quantize(_line_net(line) * Decimal(str(line.vat_rate)) / 100)
+
+
+class InvoiceFactory(factory.django.DjangoModelFactory):
+    """A draft invoice (no number, zero totals); billing.services keep totals and numbers."""
+
+    class Meta:
+        model = "billing.Invoice"
+
+    kind = "invoice"
+    client = factory.SubFactory(ClientFactory)
+    series = "FV"
+    created_by = factory.SubFactory(UserFactory, roles=[Role.FINANCE])
+
+
+class CreditNoteFactory(InvoiceFactory):
+    """A draft credit note of an invoice of the same client (issue the invoice first)."""
+
+    kind = "credit_note"
+    series = "NC"
+    credits = factory.SubFactory(InvoiceFactory, client=factory.SelfAttribute("..client"))
+
+
+class InvoiceLineFactory(factory.django.DjangoModelFactory):
+    """A line with its amounts by the rounding rule; the invoice totals are not updated
+    (use billing.services.invoice_line_save for that)."""
+
+    class Meta:
+        model = "billing.InvoiceLine"
+
+    invoice = factory.SubFactory(InvoiceFactory)
+    description = factory.Sequence(lambda n: f"Line {n}")
+    quantity = Decimal("1")
+    unit_price = Decimal("100.00")
+    discount = Decimal("0")
+    vat_rate = Decimal("22.00")
+    net_amount = factory.LazyAttribute(_line_net)
+    vat_amount = factory.LazyAttribute(
+        lambda line: (_line_net(line) * line.vat_rate / 100).quantize(
+            Decimal("0.01"), "ROUND_HALF_UP"
+        )
+    )
+    position = factory.Sequence(lambda n: n)
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    """A payment row only: billing.services.payment_record also moves the invoice's status."""
+
+    class Meta:
+        model = "billing.Payment"
+
+    invoice = factory.SubFactory(InvoiceFactory)
+    amount = Decimal("100.00")
+    paid_on = factory.LazyFunction(lambda: datetime.date(2026, 7, 1))
+    recorded_by = factory.SubFactory(UserFactory, roles=[Role.FINANCE])
+
+
+class InvoiceCounterFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "billing.InvoiceCounter"
+
+    series = "FV"
+    year = 2026
+    last_number = 0
+
+
+class CheckFindingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "billing.CheckFinding"
+
+    invoice = factory.SubFactory(InvoiceFactory)
+    rule = "price_vs_contract"
+    key = factory.Sequence(lambda n: str(n))
+    severity = "error"
+    message = "The unit price differs from the contract price."
+    expected = "80.00 EUR"
+    actual = "100.00 EUR"
+    expected_value = Decimal("80.00")
+    actual_value = Decimal("100.00")
+    amount_at_stake = Decimal("20.00")
+
+
+class FindingCommentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "billing.FindingComment"
+
+    finding = factory.SubFactory(CheckFindingFactory)
+    author = factory.SubFactory(UserFactory, roles=[Role.FINANCE])
+    text = factory.Sequence(lambda n: f"Comment {n}")
