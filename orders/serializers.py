@@ -25,6 +25,7 @@ from orders.models import (
     OrderLine,
     OrderStatusChange,
     Product,
+    VatNature,
 )
 from orders.services import allowed_transitions, order_totals
 
@@ -152,6 +153,14 @@ class OrderLineSerializer(ModelSerializer):
     )
     net_amount = money_answer()
     vat_amount = money_answer()
+    # Copied from the product. Declared so the schema says "" (no nature: a rate above 0) is a
+    # value: DRF drops allow_blank from read-only model fields, and the enum would then refuse it.
+    vat_nature = serializers.ChoiceField(
+        choices=VatNature.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text=_("VAT exemption nature code at a 0% rate; empty otherwise."),
+    )
 
     class Meta:
         model = OrderLine
