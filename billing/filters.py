@@ -1,0 +1,92 @@
+"""FilterSets shared by the HTML lists and the API (billing)."""
+
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from billing.models import CheckFinding, Invoice
+from clients.filters import StableOrderingFilter
+
+
+class InvoiceFilter(django_filters.FilterSet):
+    """For `selectors.invoice_list` (it annotates is_overdue, open_findings, nam_id, ...)."""
+
+    q = django_filters.CharFilter(method="search", label=_("Search"))
+    client = django_filters.NumberFilter(field_name="client_id", label=_("Client"))
+    nam = django_filters.NumberFilter(field_name="nam_id", label=_("NAM"))
+    overdue = django_filters.BooleanFilter(field_name="is_overdue", label=_("Overdue"))
+    has_open_findings = django_filters.BooleanFilter(
+        method="filter_has_open_findings", label=_("Has open findings")
+    )
+    rule = django_filters.CharFilter(method="filter_rule", label=_("Rule"))
+    issued_after = django_filters.DateFilter(
+        field_name="issue_date", lookup_expr="gte", label=_("Issued from")
+    )
+    issued_before = django_filters.DateFilter(
+        field_name="issue_date", lookup_expr="lte", label=_("Issued to")
+    )
+    due_after = django_filters.DateFilter(
+        field_name="due_date", lookup_expr="gte", label=_("Due from")
+    )
+    due_before = django_filters.DateFilter(
+        field_name="due_date", lookup_expr="lte", label=_("Due to")
+    )
+    ordering = StableOrderingFilter(
+        fields=(("issue_date", "issue_date"), ("due_date", "due_date"), ("number", "number"),
+                ("client__name", "client"), ("gross_total", "gross_total"),
+                ("outstanding", "outstanding"), ("amount_at_stake", "amount_at_stake"),
+                ("status", "status")),
+        label=_("Sort by"),
+    )  # fmt: skip
+
+    class Meta:
+        model = Invoice
+        fields = ["q", "status", "check_status", "kind", "client", "nam", "overdue",
+                  "has_open_findings", "rule", "issued_after", "issued_before", "due_after",
+                  "due_before"]  # fmt: skip
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        condition = (
+            Q(client__name__icontains=value)
+            | Q(order__number__icontains=value)
+            | Q(notes__icontains=value)
+        )
+        # "FV-2026/00012", "2026/12" or "12" find the numbered invoice.
+        digits = value.rsplit("/", 1)[-1].lstrip("0")
+        if digits.isdigit():
+            condition |= Q(number=int(digits))
+        return queryset.filter(condition)
+
+    def filter_has_open_findings(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.filter(open_findings__gt=0) if value else queryset.filter(open_findings=0)
+
+    def filter_rule(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(
+            Exists(CheckFinding.objects.filter(invoice=OuterRef("pk"), rule=value, status="open"))
+        )
+
+
+class FindingFilter(django_filters.FilterSet):
+    """For `selectors.review_queue` (it annotates nam_id)."""
+
+    rule = django_filters.CharFilter(field_name="rule", label=_("Rule"))
+    client = django_filters.NumberFilter(field_name="invoice__client_id", label=_("Client"))
+    invoice = django_filters.NumberFilter(field_name="invoice_id", label=_("Invoice"))
+    nam = django_filters.NumberFilter(field_name="nam_id", label=_("NAM"))
+    min_amount_at_stake = django_filters.NumberFilter(
+        field_name="amount_at_stake", lookup_expr="gte", label=_("Amount at stake from")
+    )
+    ordering = StableOrderingFilter(
+        fields=(("amount_at_stake", "amount_at_stake"), ("rule", "rule"),
+                ("first_seen_at", "first_seen_at"), ("invoice__client__name", "client")),
+        label=_("Sort by"),
+    )  # fmt: skip
+
+    class Meta:
+        model = CheckFinding
+        fields = ["rule", "severity", "status", "client", "invoice", "nam", "min_amount_at_stake"]

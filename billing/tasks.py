@@ -1,0 +1,40 @@
+"""Background jobs of billing: the invoice check, enqueued on commit by every invoice change.
+
+The rules engine lives in billing/checks.py (`check_invoices(ids)`); it is imported when the task
+runs, so that a worker without it fails loudly (ImportError) instead of reporting a clean check.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from celery import Task, shared_task
+from django.db import InterfaceError, OperationalError
+
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+CHECK_MAX_RETRIES = 3
+CHECK_TIME_LIMIT = 120
+CHECK_SOFT_TIME_LIMIT = 100
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=CHECK_MAX_RETRIES,
+    time_limit=CHECK_TIME_LIMIT,
+    soft_time_limit=CHECK_SOFT_TIME_LIMIT,
+)
+def invoice_check(self: Task, invoice_ids: list[int]) -> object:
+    """Run the invoice checks on `invoice_ids` (re-read from the database).
+
+    Safe to run twice: the checks upsert findings on unique (invoice, rule, key). Retries with
+    backoff only when the database was unreachable; anything else is a bug and is raised.
+    """
+    checks = importlib.import_module("billing.checks")
+    try:
+        return checks.check_invoices(list(invoice_ids))
+    except TRANSIENT_DB_ERRORS as error:
+        if self.request.retries < CHECK_MAX_RETRIES:
+            raise self.retry(exc=error, countdown=10 * 2**self.request.retries) from error
+        raise
