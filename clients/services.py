@@ -155,7 +155,17 @@ def client_delete(*, by: AnyUser, client: Client) -> None:
         raise not_allowed()
     if client.subsidiaries.exists():
         raise ValidationError(_("Move or delete its subsidiaries first."), code="has_subsidiaries")
-    client.delete()
+    try:
+        with transaction.atomic():
+            client.delete()
+    except models.ProtectedError as error:
+        # Orders, contracts, projects, invoices... keep their client: say which kinds, not a 500.
+        kinds = sorted({str(row._meta.verbose_name_plural) for row in error.protected_objects})
+        raise ValidationError(
+            _("This client still has %(kinds)s; it can be made inactive instead.")
+            % {"kinds": ", ".join(kinds)},
+            code="protected",
+        ) from None
 
 
 # Account team ------------------------------------------------------------------------------------

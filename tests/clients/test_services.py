@@ -45,6 +45,7 @@ from tests.factories import (  # noqa: E402
     AccountPlanFactory,
     AccountTeamMemberFactory,
     ContactFactory,
+    OrderFactory,
     SiteFactory,
     TeamFactory,
     UserFactory,
@@ -144,6 +145,13 @@ def test_it_will_not_delete_a_group_head_with_subsidiaries(admin_user) -> None:
     ClientFactory(parent=head)
     with pytest.raises(ValidationError, match="subsidiaries first"):
         services.client_delete(by=admin_user, client=head)
+
+
+def test_it_will_not_delete_a_client_that_has_orders_and_says_so(admin_user) -> None:
+    order = OrderFactory()
+    with pytest.raises(ValidationError, match="still has orders; it can be made inactive"):
+        services.client_delete(by=admin_user, client=order.client)
+    assert Client.objects.filter(pk=order.client_id).exists()
 
 
 # --- account team ------------------------------------------------------------------------------
