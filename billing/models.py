@@ -204,7 +204,7 @@ class Invoice(TimeStampedModel):
             ),
             models.CheckConstraint(
                 condition=Q(kind="credit_note", credits__isnull=False)
-                | Q(kind="invoice", credits__isnull=True),
+                | (~Q(kind="credit_note") & Q(credits__isnull=True)),
                 name="invoice_credits_only_on_credit_notes",
                 violation_error_message=_(
                     "A credit note must name the invoice it corrects; an invoice cannot."
@@ -212,8 +212,8 @@ class Invoice(TimeStampedModel):
             ),
             models.CheckConstraint(
                 condition=Q(status="draft", number__isnull=True)
-                | Q(
-                    status__in=ISSUED_STATUSES,
+                | ~Q(status="draft")
+                & Q(
                     number__isnull=False,
                     issue_date__isnull=False,
                     year=ExtractYear("issue_date"),
