@@ -757,6 +757,8 @@ def client_whitespace_context(request: HttpRequest, client: Client) -> dict[str,
         "whitespace_currency": settings.DEFAULT_CURRENCY,
         # Column headers: a family the group does not buy but its peers do is marked as such.
         "whitespace_families": [(family, family in suggested) for family in matrix.families],
+        # Without an industry there is no comparable client to learn from.
+        "whitespace_has_industry": any(company.industry for company in matrix.companies),
         "whitespace_suggestions": [
             (suggestion, found.for_family(suggestion.family)) for suggestion in matrix.suggestions
         ],

@@ -2,8 +2,11 @@
 
 The schema is the one the app serves at /api/schema/, loaded through WSGI, so every endpoint a
 later issue adds is fuzzed by this test without touching it. It runs as a NAM and as finance
-(read-only on clients), against a small book committed to the test database. Detail URLs of
-resources the book has rows for point at a real row, so updates and deletes get past the 404.
+(read-only on clients), against a small book committed to the test database (the clients book
+plus its orders corner: contracts, prices, orders, lines, opportunities). Detail and action URLs
+of resources the book has rows for point at a real row the caller sees, and the ids a body
+refers to (client, contract, product, order, ...) point at the book's rows, with the versions
+read from the database, so updates, actions and deletes reach the services behind the 404.
 
 Bounded and reproducible: few examples per operation, derandomized Hypothesis, no shrinking.
 
@@ -21,6 +24,7 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -31,7 +35,9 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from clients.models import Client
-from tests.clients.api_book import make_book
+from orders.models import Contract, Order, OrderLine
+from projects.models import Project, ServiceCase
+from tests.projects.api_book import make_projects_book
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -41,15 +47,27 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-MAX_EXAMPLES = 12
-DETAIL = re.compile(r"^/api/v1/(?P<resource>[^/]+)/\{id\}/$")
+# Enough to reach every branch the book sets up; the whole test stays around two minutes.
+MAX_EXAMPLES = 8
+# A row's URL, or one of its actions (/orders/{id}/transition/, /opportunities/{id}/win/, ...).
+DETAIL = re.compile(r"^/api/v1/(?P<resource>[^/]+)/\{id\}/(?:(?P<action>[^/{}]+)/)?$")
+# Optimistic locking: a body's version is the row's current one, else every update is a 409.
+VERSIONED = {
+    "clients": Client,
+    "contracts": Contract,
+    "orders": Order,
+    "projects": Project,
+    "service-cases": ServiceCase,
+}
 
 
 def make_caller(principal: str) -> dict[str, Any]:
     """The caller's token and the ids of the book's rows, by resource path."""
-    book = make_book()
+    projects_book = make_projects_book()
+    orders_book = projects_book.orders
+    book = orders_book.book
     user = book.a.nam if principal == "nam" else book.finance
-    side = book.a
+    side, corner, delivery = book.a, orders_book.a, projects_book.a
     return {
         "token": Token.objects.create(user=user).key,
         # Random ids almost never name a row the caller sees, so positive bodies would all stop
@@ -66,6 +84,20 @@ def make_caller(principal: str) -> dict[str, Any]:
             "user": side.nam.pk,
             "lead": side.lead.pk,
             "members": [side.nam.pk],
+            "contract": corner.contract.pk,
+            "product": orders_book.product.pk,
+            "products": [orders_book.product.pk],
+            "order": corner.order.pk,
+            "project": delivery.project.pk,
+            "milestone": delivery.first.pk,
+            # The completed kick-off: an open milestone may wait for it, and no cycle follows.
+            "predecessors": [delivery.done.pk],
+            "contact": side.contact.pk,
+            # People a row is given to must work on the account.
+            "manager": side.nam.pk,
+            "owner": side.nam.pk,
+            "assignee": side.nam.pk,
+            "trainer": side.nam.pk,
         },
         "rows": {
             "clients": side.client.pk,
@@ -75,8 +107,40 @@ def make_caller(principal: str) -> dict[str, Any]:
             "activities": side.activity.pk,
             "account-plans": side.plan.pk,
             "teams": side.team.pk,
+            "products": orders_book.product.pk,
+            "contracts": corner.contract.pk,
+            "contract-prices": corner.price.pk,
+            "orders": corner.order.pk,  # a draft: its lines and transitions are open
+            "order-lines": corner.line.pk,
+            "opportunities": corner.opportunity.pk,
+            "projects": delivery.project.pk,
+            "milestones": delivery.first.pk,  # open, waits for nothing: it can be completed
+            "tasks": delivery.task.pk,
+            "training-sessions": delivery.session.pk,
+            "initiatives": delivery.initiative.pk,
+            "service-cases": delivery.case.pk,
+            "service-levels": delivery.level.pk,
+        },
+        # Actions that need another row than the resource's default one.
+        "action_rows": {
+            ("order-lines", "delivery"): corner.confirmed_line.pk,  # deliveries: confirmed only
+            ("milestones", "reopen"): delivery.done.pk,  # only a completed one reopens
+            ("service-cases", "reopen"): delivery.resolved_case.pk,
         },
     }
+
+
+def _current_versions(body: dict[str, Any], resource: str | None, row: int | None) -> None:
+    """Put the stored versions into a positive body (else it is a 409, not the service)."""
+    if "version" in body and resource in VERSIONED and row is not None:
+        body["version"] = VERSIONED[resource].objects.get(pk=row).version
+    if "order_version" in body:
+        order = body.get("order")
+        if resource == "order-lines" and row is not None:
+            order = OrderLine.objects.filter(pk=row).values_list("order_id", flat=True).first()
+        stored = Order.objects.filter(pk=order).values_list("version", flat=True).first()
+        if stored is not None:
+            body["order_version"] = stored
 
 
 def fuzz(operation: Any, mode: GenerationMode, principal: dict[str, Any]) -> str | None:
@@ -84,11 +148,13 @@ def fuzz(operation: Any, mode: GenerationMode, principal: dict[str, Any]) -> str
     auth = {"Authorization": f"Token {principal['token']}"}
     match = DETAIL.match(operation.path)
     fixed = None
-    # Negative cases need something to break: without a body, that is the id itself.
-    has_body = operation.method.upper() in ("POST", "PUT", "PATCH")
+    # Negative cases need something to break: without a body (`reopen`, `win`, deletes), that
+    # is the id itself.
+    has_body = bool(operation.body)
     wants_real_row = mode is GenerationMode.POSITIVE or has_body
     if match and match["resource"] in principal["rows"] and wants_real_row:
-        fixed = {"id": principal["rows"][match["resource"]]}
+        row = principal["action_rows"].get((match["resource"], match["action"]))
+        fixed = {"id": row or principal["rows"][match["resource"]]}
     strategy = operation.as_strategy(generation_mode=mode, path_parameters=fixed, headers=auth)
 
     @settings(
@@ -108,12 +174,20 @@ def fuzz(operation: Any, mode: GenerationMode, principal: dict[str, Any]) -> str
             # Random strings are never a valid VAT number or tax code; the book's stand.
             for name in ("vat_number", "tax_code", "sdi_code", "pec"):
                 case.body.pop(name, None)
-            if "version" in case.body and match and match["resource"] == "clients":
-                case.body["version"] = Client.objects.get(pk=fixed["id"]).version
+            _current_versions(
+                case.body,
+                match["resource"] if match else None,
+                fixed["id"] if fixed else None,
+            )
         case.call_and_validate(headers=auth, checks=CHECKS)
 
     try:
         run()
+    except Unsatisfiable:
+        # Nothing to break: no parameters and no body (`POST /notifications/read-all/`).
+        if mode is GenerationMode.NEGATIVE:
+            return None
+        return f"{operation.label} ({mode.value}): no case could be generated"
     except (Exception, BaseExceptionGroup) as error:  # reported with the operation's name
         return f"{operation.label} ({mode.value}): {error}"
     return None

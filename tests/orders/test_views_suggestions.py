@@ -291,3 +291,12 @@ def test_the_client_page_runs_as_many_queries_with_many_suggestions(
     _grow_history(account, 6)
 
     assert queries() == few
+
+
+def test_it_asks_for_an_industry_when_there_is_none_to_compare_with(english, login) -> None:
+    bare = ClientFactory(name="Bare Spa", industry="")
+    login(AccountTeamMemberFactory(client=bare, role="nam").user)
+
+    html = section(page(english, bare), "whitespace")
+
+    assert "give the client an industry to compare it with similar clients" in html
