@@ -5,3 +5,27 @@ from django.utils.translation import gettext_lazy as _
 class ProjectsConfig(AppConfig):
     name = "projects"
     verbose_name = _("Projects")
+
+    def ready(self) -> None:
+        # The client page's sections (clients/views.py CLIENT_SECTIONS), before its history.
+        from clients.views import CLIENT_SECTIONS, ClientSection
+        from projects import views
+
+        if any(section.slug == "projects" for section in CLIENT_SECTIONS):
+            return
+        history = next(
+            (i for i, section in enumerate(CLIENT_SECTIONS) if section.slug == "history"),
+            len(CLIENT_SECTIONS),
+        )
+        CLIENT_SECTIONS[history:history] = [
+            ClientSection("projects", _("Projects"), "projects/_section_projects.html",
+                          views.client_projects_context),
+            ClientSection("timeline", _("Timeline"), "projects/_section_timeline.html",
+                          views.client_timeline_context),
+            ClientSection("training", _("Training"), "projects/_section_training.html",
+                          views.client_training_context),
+            ClientSection("initiatives", _("Marketing initiatives"),
+                          "projects/_section_initiatives.html", views.client_initiatives_context),
+            ClientSection("cases", _("Service cases"), "projects/_section_cases.html",
+                          views.client_cases_context),
+        ]  # fmt: skip

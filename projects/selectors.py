@@ -437,3 +437,30 @@ def client_delivery_summary(*, user: AnyUser, client: Client) -> dict[str, int]:
         "open_cases": cases.count(),
         "cases_past_sla": cases.past_sla().count(),
     }
+
+
+# Filter dropdowns of the HTML lists ------------------------------------------------------------
+
+
+def list_filter_choices(
+    *, user: AnyUser, rows: QuerySet, client_path: str, people: dict[str, str]
+) -> dict[str, list[tuple[int, str]]]:
+    """The id filters of an HTML list as choices: the clients of the rows the person sees
+    (`client_path` is the rows' client id field) and, for each filter name in `people`, the
+    people its field (`people[name]`) points at on those rows. One query per filter, whatever
+    the size of the book; the API keeps taking plain ids."""
+    from django.contrib.auth.models import User
+
+    clients = Client.objects.visible_to(user).filter(pk__in=rows.values(client_path))
+    choices = {"client": list(clients.order_by("name", "pk").values_list("pk", "name"))}
+    for name, path in people.items():
+        found = User.objects.filter(pk__in=rows.values(path)).order_by(
+            "last_name", "first_name", "username"
+        )
+        choices[name] = [
+            (pk, f"{first} {last}".strip() or username)
+            for pk, first, last, username in found.values_list(
+                "pk", "first_name", "last_name", "username"
+            )
+        ]
+    return choices
