@@ -82,7 +82,8 @@ def log_of(process: subprocess.Popen) -> str:
     return process.log_path.read_text()  # type: ignore[attr-defined]
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 90.0) -> bool:
+def wait_for(predicate: Callable[[], bool], timeout: float = 180.0) -> bool:
+    """Generous: two cores shared with other test runs can make a worker start slowly."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -133,7 +134,8 @@ class TableLock:
         """Sessions of the test database waiting for the lock."""
         row = self.conn.execute(
             "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-            "WHERE NOT l.granted AND c.relname = %s",
+            "WHERE NOT l.granted AND c.relname = %s "
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             [Notification._meta.db_table],
         ).fetchone()
         return row[0]
