@@ -11,12 +11,12 @@ from clients.filters import StableOrderingFilter
 
 
 class InvoiceFilter(django_filters.FilterSet):
-    """For `selectors.invoice_list` (it annotates is_overdue, open_findings, nam_id, ...)."""
+    """For `selectors.invoice_list` (it annotates overdue, open_findings, nam_id, ...)."""
 
     q = django_filters.CharFilter(method="search", label=_("Search"))
     client = django_filters.NumberFilter(field_name="client_id", label=_("Client"))
     nam = django_filters.NumberFilter(field_name="nam_id", label=_("NAM"))
-    overdue = django_filters.BooleanFilter(field_name="is_overdue", label=_("Overdue"))
+    overdue = django_filters.BooleanFilter(field_name="overdue", label=_("Overdue"))
     has_open_findings = django_filters.BooleanFilter(
         method="filter_has_open_findings", label=_("Has open findings")
     )

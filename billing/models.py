@@ -283,12 +283,6 @@ class Invoice(TimeStampedModel):
     def is_credit_note(self) -> bool:
         return self.kind == self.Kind.CREDIT_NOTE
 
-    @property
-    def outstanding(self) -> Decimal:
-        if self.status not in OPEN_STATUSES:
-            return ZERO
-        return self.gross_total - self.amount_paid
-
     def is_overdue(self, today: datetime.date | None = None) -> bool:
         return (
             self.status in OPEN_STATUSES

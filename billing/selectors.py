@@ -40,6 +40,7 @@ from billing.models import (
     OPEN_STATUSES,
     ZERO,
     CheckFinding,
+    FindingComment,
     Invoice,
     InvoiceLine,
     Payment,
@@ -154,7 +155,8 @@ def _active_nam_id() -> Subquery:
 
 def with_receivables(invoices: QuerySet[Invoice], today: datetime.date | None = None) -> QuerySet:
     """Annotate `credited`, `outstanding` (what the client still owes: open invoices only) and
-    `is_overdue` (an open invoice past its due date)."""
+    `overdue` (an open invoice past its due date; `Invoice.is_overdue()` is the same rule for
+    one invoice in memory)."""
     today = today or timezone.localdate()
     is_open = Q(kind=Invoice.Kind.INVOICE, status__in=OPEN_STATUSES)
     return invoices.annotate(
@@ -167,7 +169,7 @@ def with_receivables(invoices: QuerySet[Invoice], today: datetime.date | None = 
             default=Value(ZERO),
             output_field=MONEY,
         ),
-        is_overdue=Case(
+        overdue=Case(
             When(is_open & Q(due_date__lt=today), then=Value(True)),
             default=Value(False),
         ),
@@ -176,7 +178,7 @@ def with_receivables(invoices: QuerySet[Invoice], today: datetime.date | None = 
 
 def invoice_list(*, user: AnyUser, today: datetime.date | None = None) -> QuerySet[Invoice]:
     """Visible invoices with what a list row shows: client, order, open findings and errors,
-    amount at stake, outstanding, overdue, the client's NAM. One query."""
+    amount at stake, `outstanding`, `overdue`, the client's NAM (`nam_id`). One query."""
     invoices = Invoice.objects.visible_to(user).select_related("client", "order", "contract")
     return with_receivables(invoices, today).annotate(
         open_findings=Coalesce(
@@ -200,7 +202,9 @@ def invoice_detail(*, user: AnyUser, pk: int) -> Invoice:
     Raises Invoice.DoesNotExist when the user may not see it (views answer 404)."""
     findings = CheckFinding.objects.select_related(
         "line", "overridden_by", "compared_to_type"
-    ).prefetch_related("comments__author")
+    ).prefetch_related(
+        Prefetch("comments", queryset=FindingComment.objects.select_related("author"))
+    )
     return (
         invoice_list(user=user)
         .select_related("credits", "created_by", "issued_by")
@@ -308,12 +312,12 @@ def receivables_aging(*, user: AnyUser, today: datetime.date | None = None) -> Q
 
 def client_billing_summary(*, user: AnyUser, client: Client) -> dict[str, object]:
     """For the client page: open balance, overdue amount and open findings of one client."""
-    invoices = with_receivables(Invoice.objects.visible_to(user).filter(client=client))
+    today = timezone.localdate()
+    invoices = with_receivables(Invoice.objects.visible_to(user).filter(client=client), today)
+    late = Q(kind=Invoice.Kind.INVOICE, status__in=OPEN_STATUSES, due_date__lt=today)
     totals = invoices.aggregate(
         open_balance=Coalesce(Sum("outstanding"), Value(ZERO), output_field=MONEY),
-        overdue=Coalesce(
-            Sum("outstanding", filter=Q(is_overdue=True)), Value(ZERO), output_field=MONEY
-        ),
+        overdue=Coalesce(Sum("outstanding", filter=late), Value(ZERO), output_field=MONEY),
     )
     totals["open_findings"] = (
         CheckFinding.objects.visible_to(user).filter(invoice__client=client, status="open").count()
