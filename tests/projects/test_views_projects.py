@@ -79,9 +79,11 @@ def test_it_lists_projects_with_their_health(pm_client, account, project) -> Non
     response = pm_client.get(reverse("projects:project_list"))
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Rollout Nord" in html and "Late one" in html
+    assert "Rollout Nord" in html
+    assert "Late one" in html
     assert "Someone else" not in html
-    assert 'data-health="late"' in html and 'data-health="on_track"' in html
+    assert 'data-health="late"' in html
+    assert 'data-health="on_track"' in html
 
 
 def test_it_filters_searches_and_sorts_by_health(pm_client, account, project) -> None:
@@ -170,9 +172,11 @@ def test_completing_over_htmx_redraws_the_plan_and_the_timeline(pm_client, proje
     )
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'id="plan"' in html and 'data-testid="timeline"' in html
+    assert 'id="plan"' in html
+    assert 'data-testid="timeline"' in html
     assert f'data-row="milestone-{milestone.pk}" data-done="true"' in html
-    assert 'hx-swap-oob="true"' in html and "“Survey” completed." in html
+    assert 'hx-swap-oob="true"' in html
+    assert "“Survey” completed." in html
     assert 'data-testid="reopen"' in html
     milestone.refresh_from_db()
     assert milestone.completed_on == TODAY
@@ -205,7 +209,8 @@ def test_the_detail_shows_tasks_and_history(pm_client, project) -> None:
     TaskFactory(project=project, milestone=milestone, title="Book the van")
     TaskFactory(project=project, title="Order cables")
     html = pm_client.get(reverse("projects:project_detail", args=[project.pk])).content.decode()
-    assert "Book the van" in html and "Order cables" in html
+    assert "Book the van" in html
+    assert "Order cables" in html
     assert 'data-testid="history"' in html
 
 
