@@ -1,4 +1,6 @@
-"""Django admin for support staff: read-mostly; money-moving changes go through the services."""
+"""Django admin for support staff: read-mostly. What moves money or status (issuing, numbers,
+payments, overrides) goes through billing/services.py, so here it is read-only; an issued
+invoice is read-only entirely (the database refuses changes to it anyway)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,12 @@ class InvoiceLineInline(admin.TabularInline):
     fields = ("position", "description", "quantity", "unit_price", "discount", "vat_rate",
               "vat_nature", "net_amount", "vat_amount", "order_line", "milestone")  # fmt: skip
     raw_id_fields = ("order_line", "milestone", "product")
+    readonly_fields = ("net_amount", "vat_amount")
+
+    def has_change_permission(self, request: object, obj: Invoice | None = None) -> bool:
+        return obj is None or obj.is_draft
+
+    has_add_permission = has_delete_permission = has_change_permission  # type: ignore[assignment]
 
 
 class PaymentInline(admin.TabularInline):
@@ -27,6 +35,9 @@ class PaymentInline(admin.TabularInline):
     extra = 0
     readonly_fields = ("amount", "paid_on", "method", "reference", "recorded_by")
     can_delete = False
+
+    def has_add_permission(self, request: object, obj: Invoice | None = None) -> bool:
+        return False
 
 
 @admin.register(Invoice)
@@ -36,18 +47,38 @@ class InvoiceAdmin(admin.ModelAdmin):
     list_filter = ("kind", "status", "check_status", "series", "year")
     search_fields = ("client__name", "order__number", "number")
     raw_id_fields = ("client", "order", "contract", "credits", "created_by", "issued_by")
-    readonly_fields = ("series", "year", "number", "net_total", "vat_total", "gross_total",
-                       "amount_paid", "issued_by", "issued_at", "version")  # fmt: skip
+    readonly_fields = ("kind", "credits", "status", "check_status", "series", "year", "number",
+                       "net_total", "vat_total", "gross_total", "amount_paid", "created_by",
+                       "issued_by", "issued_at", "version")  # fmt: skip
     inlines = [InvoiceLineInline, PaymentInline]
     list_select_related = ("client",)
+
+    def get_readonly_fields(self, request: object, obj: Invoice | None = None) -> list[str]:
+        if obj is not None and not obj.is_draft:
+            return [f.name for f in Invoice._meta.concrete_fields if f.name != "notes"]
+        return list(self.readonly_fields)
+
+    def has_add_permission(self, request: object) -> bool:
+        # A new invoice needs its creator and series: billing.services.invoice_create.
+        return False
+
+    def has_delete_permission(self, request: object, obj: Invoice | None = None) -> bool:
+        return obj is None or obj.is_draft
 
 
 @admin.register(Payment)
 class PaymentAdmin(admin.ModelAdmin):
     list_display = ("invoice", "amount", "paid_on", "method", "reference", "recorded_by")
     list_filter = ("method",)
-    raw_id_fields = ("invoice", "recorded_by")
     list_select_related = ("invoice", "recorded_by")
+    # A payment moves its invoice's status: record and delete through the services.
+    readonly_fields = ("invoice", "amount", "paid_on", "method", "reference", "recorded_by")
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: Payment | None = None) -> bool:
+        return False
 
 
 @admin.register(InvoiceCounter)
@@ -75,7 +106,8 @@ class CheckFindingAdmin(admin.ModelAdmin):
                     "last_seen_at")  # fmt: skip
     list_filter = ("rule", "severity", "status")
     search_fields = ("rule", "message", "invoice__client__name")
-    raw_id_fields = ("invoice", "line", "overridden_by")
+    # Findings come from the checks and are overridden through the service (with a reason).
+    readonly_fields = [f.name for f in CheckFinding._meta.concrete_fields]
     inlines = [FindingCommentInline]
     list_select_related = ("invoice",)
 
