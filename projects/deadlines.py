@@ -40,14 +40,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.db import models, transaction
 from django.db.models import F
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts_crm.access import Role
+from accounts_crm.access import whole_book_reader
 from accounts_crm.models import NotificationKind
 from accounts_crm.notifications import Notice, notify_many
 from clients.models import AccountTeamMember
@@ -365,20 +364,9 @@ def _case_notices(now: datetime.datetime) -> list[Notice]:
 # Reorders --------------------------------------------------------------------------------------
 
 
-def whole_book() -> User:
-    """An in-memory principal that reads every client, as an administrator does, so the scan can
-    reuse `reorders_due` (which starts from `visible_to(user)`) for the whole book at once.
-
-    Never saved, never signed in; its role is set directly, so reading it costs no query.
-    """
-    principal = User(username="deadline-scan", is_active=True, is_superuser=True)
-    principal._crm_roles = frozenset({Role.ADMIN})  # type: ignore[attr-defined]
-    return principal
-
-
 def _reorder_notices(today: datetime.date) -> list[Notice]:
     """Reorders due on the whole book: `reorders_due` once (three queries), not per client."""
-    due = reorders_due(user=whole_book(), on=today)
+    due = reorders_due(user=whole_book_reader("deadline-scan"), on=today)
     nams = _nams_of((item.client.pk for item in due), today)
     notices = []
     for item in due:
@@ -408,5 +396,4 @@ __all__ = [
     "ScanResult",
     "deadline_scan",
     "threshold_for",
-    "whole_book",
 ]

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import include, path
 from django.utils import timezone
 
+from accounts_crm.access import whole_book_reader
 from accounts_crm.celery import app as celery_app
 from accounts_crm.models import Notification, UserPreferences
 from clients.models import Client
@@ -465,9 +466,9 @@ def test_the_task_does_not_retry_a_bug(monkeypatch) -> None:
     assert isinstance(result.result, ValueError)
 
 
-def test_the_scans_principal_reads_the_whole_book_without_a_query(account: Account) -> None:
+def test_the_whole_book_reader_reads_every_client_without_a_query(account: Account) -> None:
     ClientFactory()
-    principal = deadlines.whole_book()
+    principal = whole_book_reader("deadline-scan")
 
     with CaptureQueriesContext(connection) as captured:
         visible = Client.objects.visible_to(principal)
