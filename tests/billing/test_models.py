@@ -291,3 +291,18 @@ def test_the_rounding_rule(
                        vat_rate=D(rate))  # fmt: skip
     line.compute_amounts()
     assert (line.net_amount, line.vat_amount) == (D(net), D(vat))
+
+
+@pytest.mark.django_db
+def test_bulk_loaders_may_write_issued_invoices_inside_the_documented_escape() -> None:
+    import pgtrigger
+
+    from billing.models import IMMUTABILITY_TRIGGERS
+
+    invoice = _issued()
+    with pgtrigger.ignore(*IMMUTABILITY_TRIGGERS):
+        InvoiceLineFactory(invoice=invoice)
+        Invoice.objects.filter(pk=invoice.pk).update(net_total=D("200.00"), gross_total=D("222.00"))
+    assert invoice.lines.count() == 2
+    with pytest.raises(DatabaseError, match="immutable"), transaction.atomic():
+        InvoiceLineFactory(invoice=invoice)
