@@ -155,17 +155,20 @@ def client_delete(*, by: AnyUser, client: Client) -> None:
         raise not_allowed()
     if client.subsidiaries.exists():
         raise ValidationError(_("Move or delete its subsidiaries first."), code="has_subsidiaries")
+    _delete(client, _("This client still has %(kinds)s; it can be made inactive instead."))
+
+
+def _delete(row: models.Model, message: str) -> None:
+    """Delete `row`; rows that other apps keep (orders, projects, invoices...) refuse in words.
+
+    `message` names the protecting kinds through `%(kinds)s`.
+    """
     try:
         with transaction.atomic():
-            client.delete()
+            row.delete()
     except models.ProtectedError as error:
-        # Orders, contracts, projects, invoices... keep their client: say which kinds, not a 500.
-        kinds = sorted({str(row._meta.verbose_name_plural) for row in error.protected_objects})
-        raise ValidationError(
-            _("This client still has %(kinds)s; it can be made inactive instead.")
-            % {"kinds": ", ".join(kinds)},
-            code="protected",
-        ) from None
+        kinds = sorted({str(other._meta.verbose_name_plural) for other in error.protected_objects})
+        raise ValidationError(message % {"kinds": ", ".join(kinds)}, code="protected") from None
 
 
 # Account team ------------------------------------------------------------------------------------
@@ -274,7 +277,7 @@ def child_delete(*, by: AnyUser, row: Site | Contact | Activity | AccountPlan) -
     )
     if not allowed:
         raise not_allowed()
-    row.delete()
+    _delete(row, _("This is still used by %(kinds)s; change those first."))
 
 
 def team_save(*, by: AnyUser, team: Team, members: Iterable[Any] | None = None) -> Team:

@@ -48,6 +48,7 @@ from tests.factories import (  # noqa: E402
     OrderFactory,
     SiteFactory,
     TeamFactory,
+    TrainingSessionFactory,
     UserFactory,
 )
 
@@ -152,6 +153,14 @@ def test_it_will_not_delete_a_client_that_has_orders_and_says_so(admin_user) -> 
     with pytest.raises(ValidationError, match="still has orders; it can be made inactive"):
         services.client_delete(by=admin_user, client=order.client)
     assert Client.objects.filter(pk=order.client_id).exists()
+
+
+def test_it_will_not_delete_a_site_a_training_session_uses_and_says_so(admin_user) -> None:
+    site = SiteFactory()
+    session = TrainingSessionFactory(client=site.client, site=site, remote=False)
+    with pytest.raises(ValidationError, match="still used by training sessions"):
+        services.child_delete(by=admin_user, row=session.site)
+    assert session.site.__class__.objects.filter(pk=session.site_id).exists()
 
 
 # --- account team ------------------------------------------------------------------------------
