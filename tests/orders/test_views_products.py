@@ -103,6 +103,8 @@ def test_only_an_admin_is_offered_the_catalogue_buttons(english, login, admin_cl
     lead_page = english.get(f"/orders/products/{product.pk}/").content.decode()
 
     assert 'href="/orders/products/new/"' in admin_list
+    assert 'href="/orders/imports/"' in admin_list
+    assert 'href="/orders/imports/"' not in lead_list
     assert f'href="/orders/products/{product.pk}/edit/"' in admin_page
     assert 'href="/orders/products/new/"' not in lead_list
     assert f'href="/orders/products/{product.pk}/edit/"' not in lead_page

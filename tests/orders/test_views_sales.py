@@ -119,6 +119,7 @@ def test_it_adds_prices_and_refuses_an_overlapping_period(nam_client, account) -
     assert ContractPrice.objects.filter(contract=contract).count() == 2
     page = nam_client.get(f"/orders/contracts/{contract.pk}/").content.decode()
     assert page.count('data-testid="contract-price"') == 2
+    assert 'href="/orders/imports/"' in page  # the NAM may import this contract's prices
 
 
 def test_it_creates_edits_and_wins_an_opportunity(nam_client, account) -> None:
