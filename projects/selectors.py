@@ -82,19 +82,24 @@ def project_detail(*, user: AnyUser, pk: int, today: datetime.date | None = None
     `project.milestones.all()` and each milestone's `predecessors.all()` and `tasks.all()` are
     prefetched; tasks not under a milestone are in `project.loose_tasks`. Five queries.
     """
-    queryset = project_list(user=user, today=today).prefetch_related(
-        Prefetch(
-            "milestones",
-            queryset=Milestone.objects.select_related("owner").prefetch_related(
-                "predecessors",
-                Prefetch("tasks", queryset=Task.objects.select_related("assignee")),
+    # The client's team too: the page's policy checks (leads_team_of) read it.
+    queryset = (
+        project_list(user=user, today=today)
+        .select_related("client__team")
+        .prefetch_related(
+            Prefetch(
+                "milestones",
+                queryset=Milestone.objects.select_related("owner").prefetch_related(
+                    "predecessors",
+                    Prefetch("tasks", queryset=Task.objects.select_related("assignee")),
+                ),
             ),
-        ),
-        Prefetch(
-            "tasks",
-            queryset=Task.objects.filter(milestone__isnull=True).select_related("assignee"),
-            to_attr="loose_tasks",
-        ),
+            Prefetch(
+                "tasks",
+                queryset=Task.objects.filter(milestone__isnull=True).select_related("assignee"),
+                to_attr="loose_tasks",
+            ),
+        )
     )
     return get_visible_or_404(queryset, user, pk=pk)
 

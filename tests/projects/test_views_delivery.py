@@ -319,3 +319,48 @@ def test_the_case_page_says_when_the_sla_is_breached(cs_client, account) -> None
     html = cs_client.get(reverse("projects:case_detail", args=[case.pk])).content.decode()
     assert 'data-testid="sla-breached"' in html
     assert "SLA breached 1\xa0day ago" in html
+
+
+# Pinned query counts ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def book(account, nam):
+    """A few rows of each kind on the NAM's account, so every list and page has rows."""
+    project = ProjectFactory(client=account, manager=nam, starts_on=days(-30), due_on=days(30))
+    milestone = MilestoneFactory(project=project, due_on=days(2))
+    session = TrainingSessionFactory(client=account)
+    TrainingAttendanceFactory(session=session, feedback_score=3)
+    initiative = MarketingInitiativeFactory(client=account)
+    case = ServiceCaseFactory(client=account)
+    return {"project": project, "milestone": milestone, "session": session,
+            "initiative": initiative, "case": case}  # fmt: skip
+
+
+# Each page's queries with a few rows: the session, the user and their roles, the bell, then
+# the page's own (lists: filter dropdowns, count, rows; details: the row, its prefetches, the
+# person's role on the account, the change history). Growing rows add none (tests above).
+PAGES = {
+    "/projects/": 11,
+    "/projects/milestones/": 11,
+    "/projects/milestones/due-soon/": 11,
+    "/projects/training/": 11,
+    "/projects/initiatives/": 10,
+    "/projects/cases/": 11,
+    "/projects/cases/all/": 11,
+    "/projects/{project}/": 15,
+    "/projects/training/{session}/": 12,
+    "/projects/initiatives/{initiative}/": 12,
+    "/projects/cases/{case}/": 13,
+    "/projects/timeline/{client}/": 11,
+}
+
+
+@pytest.mark.parametrize(("path", "expected"), list(PAGES.items()))
+def test_each_page_costs_a_pinned_number_of_queries(
+    nam_client, book, account, path, expected, django_assert_num_queries
+) -> None:
+    url = path.format(client=account.pk, **{k: v.pk for k, v in book.items()})
+    nam_client.get(url)  # the session's first write is not the page's
+    with django_assert_num_queries(expected):
+        assert nam_client.get(url).status_code == 200
