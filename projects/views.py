@@ -62,6 +62,7 @@ from projects.forms import (
     TrainingSessionForm,
 )
 from projects.models import (
+    PROJECT_AT_RISK_DAYS,
     MarketingInitiative,
     Milestone,
     Project,
@@ -406,7 +407,7 @@ def _health_reason(project: Project, milestones: list[Milestone]) -> str:
         return _("The project was due on %(day)s.") % {"day": project.due_on}
     if late:
         return _("Past due and not completed: %(names)s.") % {"names": ", ".join(late)}
-    horizon = today + datetime.timedelta(days=7)
+    horizon = today + datetime.timedelta(days=PROJECT_AT_RISK_DAYS)
     soon = [m.name for m in milestones if not m.is_completed and m.waiting and m.due_on <= horizon]
     if project.health == "at_risk" and soon:
         return _("Due within a week and still waiting for a predecessor: %(names)s.") % {
@@ -534,7 +535,42 @@ def milestone_edit(
     crumbs = [(_("Projects"), reverse("projects:project_list")),
               (project.name, _project_url(project.pk))]  # fmt: skip
     return form_page(
-        request, form, title=title, back=_project_url(project.pk, "plan"), breadcrumbs=crumbs
+        request, form, title=title, back=_project_url(project.pk, "plan"), breadcrumbs=crumbs,
+        delete_url=reverse("projects:milestone_delete", args=[pk]) if pk else None,
+    )  # fmt: skip
+
+
+def _delete_page(
+    request: HttpRequest, *, row: Model, back: str, done: str, delete: Callable[[], None]
+) -> HttpResponse:
+    """Confirm on GET; on POST delete and go to `done`, or show why it cannot be deleted."""
+    error = None
+    if request.method == "POST":
+        try:
+            delete()
+        except NotAllowedError as exc:
+            raise PermissionDenied(exc.message) from exc
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        except DomainError as exc:
+            error = exc.message
+        else:
+            messages.success(request, _("%(object)s deleted.") % {"object": row})
+            return redirect(done)
+    context = {"object": row, "back": back, "error": error}
+    return render(request, "clients/confirm_delete.html", context, status=400 if error else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def milestone_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    milestone = _milestone(request, pk)
+    require(policies.can_run_projects(request.user, milestone.project.client))
+    return _delete_page(
+        request,
+        row=milestone,
+        back=reverse("projects:milestone_edit", args=[pk]),
+        done=_project_url(milestone.project_id, "plan"),
+        delete=lambda: services.milestone_delete(by=request.user, milestone=milestone),
     )
 
 
@@ -561,8 +597,9 @@ def task_edit(
     crumbs = [(_("Projects"), reverse("projects:project_list")),
               (project.name, _project_url(project.pk))]  # fmt: skip
     return form_page(
-        request, form, title=title, back=_project_url(project.pk, "tasks"), breadcrumbs=crumbs
-    )
+        request, form, title=title, back=_project_url(project.pk, "tasks"), breadcrumbs=crumbs,
+        delete_url=reverse("projects:task_delete", args=[pk]) if pk else None,
+    )  # fmt: skip
 
 
 @require_POST
@@ -574,6 +611,45 @@ def task_done(request: HttpRequest, pk: int) -> HttpResponse:
         message = _("“%(task)s” done.") if done else _("“%(task)s” is open again.")
         messages.success(request, message % {"task": task})
     return redirect(_project_url(task.project_id, "tasks"))
+
+
+@require_http_methods(["GET", "POST"])
+def task_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    task = _task(request, pk)
+    require(policies.can_run_projects(request.user, task.project.client))
+    return _delete_page(
+        request,
+        row=task,
+        back=reverse("projects:task_edit", args=[pk]),
+        done=_project_url(task.project_id, "tasks"),
+        delete=lambda: services.task_delete(by=request.user, task=task),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def training_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    session = selectors.training_detail(user=request.user, pk=pk)
+    require(policies.can_run_projects(request.user, session.client))
+    return _delete_page(
+        request,
+        row=session,
+        back=_training_url(pk),
+        done=_client_url(session.client_id, "training"),
+        delete=lambda: services.training_session_delete(by=request.user, session=session),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def initiative_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    initiative = selectors.initiative_detail(user=request.user, pk=pk)
+    require(policies.can_run_projects(request.user, initiative.client))
+    return _delete_page(
+        request,
+        row=initiative,
+        back=reverse("projects:initiative_detail", args=[pk]),
+        done=_client_url(initiative.client_id, "initiatives"),
+        delete=lambda: services.initiative_delete(by=request.user, initiative=initiative),
+    )
 
 
 # Training ------------------------------------------------------------------------------------
@@ -622,7 +698,8 @@ def training_edit(
     ):
         messages.success(request, _("Session %(topic)s saved.") % {"topic": session.topic})
         return redirect(_training_url(session.pk))
-    return form_page(request, form, title=title, client=client, back=back)
+    delete_url = reverse("projects:training_delete", args=[pk]) if pk else None
+    return form_page(request, form, title=title, client=client, back=back, delete_url=delete_url)
 
 
 @require_POST
@@ -695,7 +772,8 @@ def initiative_edit(
     ):
         messages.success(request, _("Initiative %(name)s saved.") % {"name": initiative})
         return redirect("projects:initiative_detail", pk=initiative.pk)
-    return form_page(request, form, title=title, client=client, back=back)
+    delete_url = reverse("projects:initiative_delete", args=[pk]) if pk else None
+    return form_page(request, form, title=title, client=client, back=back, delete_url=delete_url)
 
 
 # Service cases -------------------------------------------------------------------------------
@@ -717,6 +795,14 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if can_handle and case.is_open
         else None,
         "resolution_form": ResolutionForm(),
+        # Moves between new, open and waiting that this case allows (services.CASE_TRANSITIONS).
+        "status_moves": [
+            ServiceCase.Status(to)
+            for to in ServiceCase.OPEN_STATUSES
+            if to in services.CASE_TRANSITIONS[case.status]
+        ]
+        if can_handle
+        else [],
         "history": _change_history(case, models=[]),
     }
     return render(request, "projects/case_detail.html", context)
@@ -766,6 +852,23 @@ def case_assign(request: HttpRequest, pk: int) -> HttpResponse:
         is not FAILED
     ):
         messages.success(request, _("Case %(case)s assigned.") % {"case": case})
+    return redirect(_case_url(case.pk))
+
+
+@require_POST
+def case_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move an open case between new, open and waiting on client."""
+    case = selectors.case_detail(user=request.user, pk=pk)
+    require(policies.can_run_service_cases(request.user, case.client))
+    to = request.POST.get("to", "")
+    if to not in ServiceCase.OPEN_STATUSES:
+        messages.error(request, _("Choose the status the case moves to."))
+    elif _done(request, services.case_set_status, by=request.user, case=case, to=to) is not FAILED:
+        messages.success(
+            request,
+            _("Case %(case)s is now %(status)s.")
+            % {"case": case, "status": ServiceCase.Status(to).label.lower()},
+        )
     return redirect(_case_url(case.pk))
 
 

@@ -202,6 +202,23 @@ ENDPOINTS = [
         lambda w: {"done": "1"},
         done=lambda w: Task.objects.get(pk=w.task.pk).done_at is not None,
     ),
+    Endpoint(
+        "milestone delete page", "get", "run", _url("/projects/milestones/{milestone}/delete/")
+    ),
+    Endpoint(
+        "milestone delete",
+        "post",
+        "run",
+        _url("/projects/milestones/{milestone}/delete/"),
+        done=lambda w: not Milestone.objects.filter(pk=w.milestone.pk).exists(),
+    ),
+    Endpoint(
+        "task delete",
+        "post",
+        "run",
+        _url("/projects/tasks/{task}/delete/"),
+        done=lambda w: not Task.objects.filter(pk=w.task.pk).exists(),
+    ),
     Endpoint("training detail", "get", "read", _url("/projects/training/{session}/")),
     Endpoint("training create page", "get", "run", _url("/projects/training/new/{a}/")),
     Endpoint("training edit page", "get", "run", _url("/projects/training/{session}/edit/")),
@@ -217,6 +234,20 @@ ENDPOINTS = [
     Endpoint("initiative create page", "get", "run", _url("/projects/initiatives/new/{a}/")),
     Endpoint(
         "initiative edit page", "get", "run", _url("/projects/initiatives/{initiative}/edit/")
+    ),
+    Endpoint(
+        "training delete",
+        "post",
+        "run",
+        _url("/projects/training/{session}/delete/"),
+        done=lambda w: not TrainingSession.objects.filter(pk=w.session.pk).exists(),
+    ),
+    Endpoint(
+        "initiative delete",
+        "post",
+        "run",
+        _url("/projects/initiatives/{initiative}/delete/"),
+        done=lambda w: not MarketingInitiative.objects.filter(pk=w.initiative.pk).exists(),
     ),
     Endpoint("case detail", "get", "read", _url("/projects/cases/{case}/")),
     Endpoint("case create page", "get", "cases", _url("/projects/cases/new/{a}/")),
@@ -236,6 +267,14 @@ ENDPOINTS = [
         _url("/projects/cases/{case}/assign/"),
         lambda w: {"assignee": w.users["cs"].pk},
         done=lambda w: ServiceCase.objects.get(pk=w.case.pk).assignee_id == w.users["cs"].pk,
+    ),
+    Endpoint(
+        "case status",
+        "post",
+        "cases",
+        _url("/projects/cases/{case}/status/"),
+        lambda w: {"to": "waiting"},
+        done=lambda w: ServiceCase.objects.get(pk=w.case.pk).status == "waiting",
     ),
     Endpoint(
         "case resolve",

@@ -298,6 +298,20 @@ def test_a_case_is_opened_assigned_resolved_closed_and_reopened(cs_client, accou
     assert case.resolution == ""
 
 
+def test_a_case_moves_between_new_open_and_waiting(cs_client, account) -> None:
+    case = ServiceCaseFactory(client=account)
+    html = cs_client.get(reverse("projects:case_detail", args=[case.pk])).content.decode()
+    assert "Mark open" in html
+    assert "Mark waiting on client" in html
+    cs_client.post(reverse("projects:case_status", args=[case.pk]), {"to": "waiting"})
+    case.refresh_from_db()
+    assert case.status == "waiting"
+    response = cs_client.post(reverse("projects:case_status", args=[case.pk]), {"to": "closed"})
+    assert "Choose the status the case moves to." in cs_client.get(response.url).content.decode()
+    case.refresh_from_db()
+    assert case.status == "waiting"
+
+
 def test_a_case_edit_on_a_stale_version_is_refused(cs_client, account) -> None:
     case = ServiceCaseFactory(client=account, subject="Old subject")
     ServiceCase.objects.filter(pk=case.pk).update(version=5)

@@ -329,3 +329,36 @@ def test_the_client_page_has_the_delivery_sections(pm_client, account, project) 
     assert html.index('id="cases"') < html.index('<section id="history"')
     assert 'data-health="late"' in html
     assert 'data-testid="timeline"' in html
+
+
+def test_a_milestone_is_deleted_after_a_confirmation(pm_client, project) -> None:
+    milestone = MilestoneFactory(project=project, name="Obsolete")
+    url = reverse("projects:milestone_delete", args=[milestone.pk])
+    edit = pm_client.get(reverse("projects:milestone_edit", args=[milestone.pk])).content.decode()
+    assert url in edit
+    assert "Delete Obsolete?" in pm_client.get(url).content.decode()
+    response = pm_client.post(url)
+    assert response.url.endswith("#plan")
+    assert not Milestone.objects.filter(pk=milestone.pk).exists()
+
+
+def test_a_closed_projects_plan_cannot_lose_a_milestone(pm_client, project) -> None:
+    milestone = MilestoneFactory(project=project, completed_on=TODAY)
+    Project.objects.filter(pk=project.pk).update(status="completed")
+    response = pm_client.post(reverse("projects:milestone_delete", args=[milestone.pk]))
+    assert response.status_code == 400
+    assert "reopen it before changing its plan" in response.content.decode()
+    assert Milestone.objects.filter(pk=milestone.pk).exists()
+
+
+def test_a_task_is_marked_done_and_deleted(pm_client, project) -> None:
+    task = TaskFactory(project=project, title="Call the carrier")
+    pm_client.post(reverse("projects:task_done", args=[task.pk]), {"done": "1"})
+    task.refresh_from_db()
+    assert task.done_at is not None
+    pm_client.post(reverse("projects:task_done", args=[task.pk]), {"done": "0"})
+    task.refresh_from_db()
+    assert task.done_at is None
+    response = pm_client.post(reverse("projects:task_delete", args=[task.pk]))
+    assert response.url.endswith("#tasks")
+    assert not project.tasks.exists()
