@@ -2,6 +2,7 @@
 place (htmx), without a page load; the successor can then be completed too."""
 
 import datetime
+import re
 
 import pytest
 from django.utils import timezone
@@ -87,3 +88,27 @@ def test_completing_before_the_predecessor_says_why(page) -> None:
         "“Go live” cannot be completed before “Acceptance test”."
     )
     assert Milestone.objects.get(pk=dependency.milestone_id).completed_on is None
+
+
+def test_a_nam_opens_the_milestone_from_its_deadline_notification(page) -> None:
+    from projects.deadlines import deadline_scan
+
+    nam = UserFactory(roles=[Role.ACCOUNT_STAFF], email="", first_name="Nadia")
+    client = ClientFactory(name="Lanificio Nord")
+    AccountTeamMemberFactory(client=client, user=nam, role="nam")
+    today = timezone.localdate()
+    project = ProjectFactory(client=client, name="Nuovo ERP", starts_on=today,
+                             due_on=today + datetime.timedelta(days=90))  # fmt: skip
+    milestone = MilestoneFactory(project=project, name="Data migration",
+                                 due_on=today + datetime.timedelta(days=1))  # fmt: skip
+    deadline_scan()
+    sign_in(page, nam)
+
+    page.get_by_test_id("notification-bell").get_by_role("button").click()
+    menu = page.get_by_test_id("notification-menu")
+    menu.get_by_test_id("menu-notification").filter(has_text="Data migration").first.click()
+
+    expect(page).to_have_url(re.compile(rf"/projects/{project.pk}/#milestone-{milestone.pk}$"))
+    row = page.locator(f"#milestone-{milestone.pk}")
+    expect(row).to_be_in_viewport()
+    expect(row.get_by_test_id("milestone-state")).to_contain_text("Open")
