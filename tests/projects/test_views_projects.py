@@ -22,9 +22,12 @@ from tests.factories import (
     AccountTeamMemberFactory,
     ClientFactory,
     MilestoneDependencyFactory,
+    MarketingInitiativeFactory,
     MilestoneFactory,
     ProjectFactory,
+    ServiceCaseFactory,
     TaskFactory,
+    TrainingAttendanceFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -362,3 +365,29 @@ def test_a_task_is_marked_done_and_deleted(pm_client, project) -> None:
     response = pm_client.post(reverse("projects:task_delete", args=[task.pk]))
     assert response.url.endswith("#tasks")
     assert not project.tasks.exists()
+
+
+def test_the_client_page_and_timeline_cost_the_same_for_more_delivery_rows(
+    pm_client, account, project
+) -> None:
+    def grow() -> None:
+        MilestoneFactory(project=project)
+        TrainingAttendanceFactory(session__client=account)
+        MarketingInitiativeFactory(client=account)
+        ServiceCaseFactory(client=account)
+
+    grow()
+    urls = [reverse("clients:client_detail", args=[account.pk]),
+            reverse("projects:client_timeline", args=[account.pk])]  # fmt: skip
+    counts = []
+    for _ in range(2):
+        for url in urls:
+            pm_client.get(url)
+        for url in urls:
+            with CaptureQueriesContext(connection) as queries:
+                assert pm_client.get(url).status_code == 200
+            counts.append(len(queries))
+        for _ in range(5):
+            grow()
+        ProjectFactory(client=account, manager=project.manager)
+    assert counts[:2] == counts[2:]
