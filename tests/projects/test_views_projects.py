@@ -21,8 +21,8 @@ from projects.models import Milestone, MilestoneDependency, Project
 from tests.factories import (
     AccountTeamMemberFactory,
     ClientFactory,
-    MilestoneDependencyFactory,
     MarketingInitiativeFactory,
+    MilestoneDependencyFactory,
     MilestoneFactory,
     ProjectFactory,
     ServiceCaseFactory,
