@@ -18,11 +18,13 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -404,16 +406,19 @@ def _health_reason(project: Project, milestones: list[Milestone]) -> str:
         return _("Closed projects have no health.")
     late = [m.name for m in milestones if m.is_overdue(today)]
     if project.due_on < today:
-        return _("The project was due on %(day)s.") % {"day": project.due_on}
+        return _("The project was due on %(day)s.") % {"day": date_format(project.due_on)}
     if late:
         return _("Past due and not completed: %(names)s.") % {"names": ", ".join(late)}
     horizon = today + datetime.timedelta(days=PROJECT_AT_RISK_DAYS)
     soon = [m.name for m in milestones if not m.is_completed and m.waiting and m.due_on <= horizon]
     if project.health == "at_risk" and soon:
-        return _("Due within a week and still waiting for a predecessor: %(names)s.") % {
-            "names": ", ".join(soon)
+        return _("Due within %(days)s days and still waiting for a predecessor: %(names)s.") % {
+            "days": PROJECT_AT_RISK_DAYS,
+            "names": ", ".join(soon),
         }
-    return _("No milestone is late, and none due within a week waits for a predecessor.")
+    return _("No milestone is late, and none due within %(days)s days waits for a predecessor.") % {
+        "days": PROJECT_AT_RISK_DAYS
+    }
 
 
 @require_GET
@@ -500,9 +505,7 @@ def milestone_reopen(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _save_milestone(*, by: Any, milestone: Milestone, predecessors: list[Milestone]) -> None:
-    """One form, two services: the plan first, then its predecessors (both atomic)."""
-    from django.db import transaction
-
+    """One form, two services: the plan first, then its predecessors, saved together."""
     with transaction.atomic():
         services.milestone_save(by=by, milestone=milestone)
         services.milestone_set_predecessors(by=by, milestone=milestone, predecessors=predecessors)
