@@ -86,14 +86,14 @@ def test_due_soon_lists_overdue_and_upcoming_across_accounts(nam_client, nam, pr
     MilestoneFactory(project=project, name="Overdue one", due_on=days(-3))
     MilestoneFactory(project=project, name="Next week", due_on=days(6))
     MilestoneFactory(project=project, name="Far away", due_on=days(60))
-    MilestoneFactory(project=project, name="Done", due_on=days(2), completed_on=days(-1))
+    MilestoneFactory(project=project, name="MS-COMPLETED", due_on=days(2), completed_on=days(-1))
     MilestoneFactory(project=ProjectFactory(client=other, manager=nam), name="Other account",
                      due_on=days(1))  # fmt: skip
     MilestoneFactory(name="Not mine", due_on=days(1))
     html = nam_client.get(reverse("projects:milestone_due_soon")).content.decode()
     for name in ("Overdue one", "Next week", "Other account"):
         assert name in html
-    for name in ("Far away", "Done", "Not mine"):
+    for name in ("Far away", "MS-COMPLETED", "Not mine"):
         assert name not in html
     assert html.index("Overdue one") < html.index("Next week")
     assert html.count('data-testid="overdue"') == 1
@@ -102,15 +102,16 @@ def test_due_soon_lists_overdue_and_upcoming_across_accounts(nam_client, nam, pr
 
 
 def test_the_milestone_list_filters_and_exports(nam_client, project) -> None:
-    MilestoneFactory(project=project, name="Late", due_on=days(-3))
-    MilestoneFactory(project=project, name="Fine", due_on=days(3))
+    MilestoneFactory(project=project, name="MS-OVERDUE", due_on=days(-3))
+    MilestoneFactory(project=project, name="MS-UPCOMING", due_on=days(3))
     url = reverse("projects:milestone_list")
     html = nam_client.get(url, {"overdue": "true"}).content.decode()
-    assert "Late" in html
-    assert "Fine" not in html
+    assert "MS-OVERDUE" in html
+    assert "MS-UPCOMING" not in html
     rows = _csv(nam_client.get(url, {"format": "csv", "ordering": "due_on"}))
     assert rows[0][0] == "Milestone"
-    assert [(row[0], row[6]) for row in rows[1:]] == [("Late", "True"), ("Fine", "False")]
+    expected = [("MS-OVERDUE", "True"), ("MS-UPCOMING", "False")]
+    assert [(row[0], row[6]) for row in rows[1:]] == expected
 
 
 def test_the_milestone_lists_cost_the_same_for_more_rows(nam_client, project) -> None:
