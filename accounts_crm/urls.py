@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from health_check.views import HealthCheckView
 
 from accounts_crm import notification_api, views
+from billing import api as billing_api
 from clients import api as clients_api
 from orders import api as orders_api
 from projects import api as projects_api
@@ -26,10 +27,12 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("orders/imports/", include("orders.import_urls")),
     path("projects/", include("projects.urls")),
+    path("billing/", include("billing.urls")),
     path("notifications/", include("accounts_crm.notification_urls")),
     path("api/v1/", include(clients_api.router.urls)),
     path("api/v1/", include(orders_api.router.urls)),
     path("api/v1/", include(projects_api.router.urls)),
+    path("api/v1/", include(billing_api.router.urls)),
     path("api/v1/", include(notification_api.router.urls)),
     path("accounts/", include("django.contrib.auth.urls")),
     # Anyone may switch language, on the login page too.
