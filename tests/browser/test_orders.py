@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 
 from accounts_crm.access import Role
 from orders.models import Opportunity, Order
+from tests.browser.pages import sign_in
 from tests.factories import (
-    PASSWORD,
     AccountTeamMemberFactory,
     ClientFactory,
     ContractFactory,
@@ -24,14 +24,6 @@ from tests.factories import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def sign_in(page, user) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Username").fill(user.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
 
 
 def test_it_lets_a_nam_take_an_order_by_sku_submit_it_and_reorder(page) -> None:
