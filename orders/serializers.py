@@ -159,7 +159,7 @@ class OrderLineSerializer(ModelSerializer):
         choices=VatNature.choices,
         allow_blank=True,
         read_only=True,
-        help_text=_("VAT exemption nature code at a 0% rate; empty otherwise."),
+        help_text=_("VAT exemption nature code at a zero rate; empty otherwise."),
     )
 
     class Meta:
