@@ -437,6 +437,7 @@ def seed() -> None:
     _seed_clients()
     _seed_orders()
     _seed_projects()
+    _seed_billing()
 
 
 def _seed_users() -> None:
@@ -1604,3 +1605,437 @@ def _seed_cases(clients: dict, projects: dict, person, latest: dict) -> None:
             else None,
         ))  # fmt: skip
     ServiceCase.objects.bulk_create(new)
+
+
+# Billing: a year of invoices on the demo orders and milestones -------------------------------
+#
+# Most invoices are clean: each fulfilled (or partly delivered) order of the last year is invoiced
+# a week or two after it was placed, at the order's prices, for what was delivered; completed
+# billable milestones are invoiced a few days after completion. Older invoices are paid, a few
+# are overdue or partially paid, a few were partly credited (goods returned). On top of that
+# clean book, BILLING_ERRORS puts one realistic mistake of every kind the checks look for
+# (billing/checks.py) on drafts waiting in finance's review queue and on a few open invoices
+# issued before the checks ran. The book is written in bulk (drafts with their lines first, then
+# issued with gapless numbers per series and year, the InvoiceCounter rows kept equal to the
+# last number given out), so the immutability triggers are never bypassed. It is made once;
+# every seed then runs the checks over the demo's draft and open invoices (an upsert).
+
+BILLING_SEED = 20260601
+
+# The demo's deliberate errors: (code, what it shows). The codes are ours, for the notes column
+# of each invoice; the rule codes are billing/checks.py's.
+BILLING_ERRORS: tuple[tuple[str, str], ...] = (
+    ("wrong_price", "Unit price above the contract price and the order price."),
+    ("wrong_discount", "No discount although the contract gives one."),
+    ("over_billing", "Bills again quantities an earlier invoice already billed."),
+    ("beyond_delivered", "Bills the whole order while only half of it was delivered."),
+    ("early_milestone", "Bills a milestone that is not completed yet."),
+    ("expired_contract", "Dated after the contract expired."),
+    ("terminated_contract", "On a contract that was terminated."),
+    ("over_cap", "Takes cumulative billing on the contract over its cap."),
+    ("wrong_due_date", "Due in 30 days although the contract's payment terms are longer."),
+    ("arithmetic", "Line and totals do not add up (a hand-typed amount)."),
+    ("duplicate", "The same invoice entered twice."),
+    ("outside_group", "Billed to a company outside the ordering client's group."),
+    ("missing_fiscal_data", "Billed to a company without a VAT number."),
+    ("unconfirmed_order", "Bills an order that is only submitted."),
+)
+
+
+def _seed_billing() -> None:
+    from billing.models import Invoice
+
+    clients = [d.name for d in DEMO_CLIENTS]
+    if not Invoice.objects.filter(client__name__in=clients).exists():
+        _DemoBilling().build()
+    _run_demo_checks(clients)
+
+
+def _run_demo_checks(client_names: list[str]) -> None:
+    """Run the invoice checks over the demo's draft and open invoices, when the rules engine is
+    installed (billing/checks.py); an upsert, so seeding twice changes nothing."""
+    import importlib.util
+
+    from billing.models import OPEN_STATUSES, Invoice
+
+    if importlib.util.find_spec("billing.checks") is None:
+        return
+    from billing import checks
+
+    ids = list(
+        Invoice.objects.filter(
+            client__name__in=client_names, status__in=("draft", *OPEN_STATUSES)
+        ).values_list("pk", flat=True)
+    )
+    checks.check_invoices(ids)
+
+
+class _DemoBilling:
+    """Builds the demo invoices in memory, then writes them in a handful of bulk statements."""
+
+    def __init__(self) -> None:
+        from billing.models import Invoice, InvoiceLine
+
+        self.rng = random.Random(BILLING_SEED)  # noqa: S311 - demo data, not security
+        self.today = timezone.localdate()
+        self.finance = User.objects.get(username="anna.finance")
+        # Each document: (invoice, lines, payments as [(amount, day)], final status).
+        self.documents: list[tuple[Invoice, list[InvoiceLine], list, str]] = []
+
+    # Building blocks ------------------------------------------------------------------------
+
+    def _invoice(self, order, *, day: datetime.date, client=None, kind: str = "invoice",
+                 credits=None, notes: str = "", terms: int | None = None):  # fmt: skip
+        from billing.models import SERIES_BY_KIND, Invoice
+
+        contract = order.contract if order is not None else None
+        if terms is None:
+            terms = contract.payment_terms_days if contract else 30
+        return Invoice(
+            kind=kind, client=client or order.client, order=order, contract=contract,
+            credits=credits, series=SERIES_BY_KIND[kind], issue_date=day,
+            due_date=day if kind == "credit_note" else day + datetime.timedelta(days=terms),
+            currency="EUR", notes=notes, created_by=self.finance,
+        )  # fmt: skip
+
+    @staticmethod
+    def _line(order_line, quantity: Decimal, **changes: object):
+        from billing.models import InvoiceLine
+
+        line = InvoiceLine(
+            order_line=order_line, product=order_line.product,
+            description=order_line.description or order_line.product.name, quantity=quantity,
+            unit_price=order_line.unit_price, discount=order_line.discount,
+            vat_rate=order_line.vat_rate, vat_nature=order_line.vat_nature,
+        )  # fmt: skip
+        for name, value in changes.items():
+            setattr(line, name, value)
+        line.compute_amounts()
+        return line
+
+    @staticmethod
+    def _milestone_line(milestone):
+        from billing.models import InvoiceLine
+        from billing.services import MILESTONE_VAT_RATE
+
+        line = InvoiceLine(
+            milestone=milestone, description=f"{milestone.project.name}: {milestone.name}",
+            quantity=Decimal("1"), unit_price=milestone.billable_amount, discount=Decimal("0"),
+            vat_rate=MILESTONE_VAT_RATE,
+        )  # fmt: skip
+        line.compute_amounts()
+        return line
+
+    def _add(self, invoice, lines: list, status: str, payments: list | None = None) -> None:
+        for position, line in enumerate(lines, start=1):
+            line.position = position
+        invoice.net_total = sum((line.net_amount for line in lines), Decimal("0.00"))
+        invoice.vat_total = sum((line.vat_amount for line in lines), Decimal("0.00"))
+        invoice.gross_total = invoice.net_total + invoice.vat_total
+        self.documents.append((invoice, lines, payments or [], status))
+
+    def _settled(self, invoice) -> tuple[str, list]:
+        """How far a clean invoice is paid: old ones paid (a few overdue or partly paid), recent
+        ones still open."""
+        roll = self.rng.random()
+        gross = invoice.gross_total
+        if invoice.due_date >= self.today:
+            if roll < 0.15:
+                return "partially_paid", [
+                    (
+                        (gross * Decimal("0.4")).quantize(Decimal("0.01")),
+                        invoice.issue_date + datetime.timedelta(days=20),
+                    )
+                ]
+            return "issued", []
+        if roll < 0.07:
+            return "issued", []  # overdue, nothing paid
+        if roll < 0.12:
+            return "partially_paid", [
+                (
+                    (gross * Decimal("0.5")).quantize(Decimal("0.01")),
+                    invoice.due_date - datetime.timedelta(days=2),
+                )
+            ]
+        paid_on = min(
+            self.today, invoice.due_date + datetime.timedelta(days=self.rng.randint(-10, 8))
+        )
+        return "paid", [(gross, paid_on)]
+
+    # The book -------------------------------------------------------------------------------
+
+    def build(self) -> None:
+        from orders.models import Order
+        from projects.models import Milestone
+
+        start = self.today - datetime.timedelta(days=365)
+        orders = list(
+            Order.objects.filter(order_date__gte=start, status__in=("fulfilled", "in_progress"),
+                                 client__name__in=[d.name for d in DEMO_CLIENTS])
+            .select_related("contract", "client")
+            .prefetch_related("lines__product")
+            .order_by("order_date", "pk")
+        )  # fmt: skip
+        clean = []
+        for order in orders:
+            day = order.order_date + datetime.timedelta(days=self.rng.randint(5, 16))
+            if day > self.today:
+                continue
+            lines = [
+                self._line(line, line.delivered_quantity)
+                for line in order.lines.all()
+                if line.delivered_quantity > 0
+            ]
+            if lines:
+                clean.append((order, day, lines))
+        self._errors(clean)
+        for order, day, lines in clean:
+            invoice = self._invoice(order, day=day)
+            self._add(invoice, lines, "issued")
+        milestones = Milestone.objects.filter(
+            completed_on__isnull=False, completed_on__gte=start, billable_amount__gt=0,
+            project__order__isnull=False,
+        ).select_related("project__order__contract", "project__order__client")  # fmt: skip
+        for milestone in milestones.order_by("completed_on", "pk"):
+            day = milestone.completed_on + datetime.timedelta(days=3)
+            if day > self.today:
+                continue
+            order = milestone.project.order
+            invoice = self._invoice(order, day=day, client=milestone.project.client)
+            self._add(invoice, [self._milestone_line(milestone)], "issued")
+        self._settle_clean()
+        self._credit_notes()
+        self._write()
+
+    def _settle_clean(self) -> None:
+        """Payments of the clean invoices; the last few days' invoices are still drafts."""
+        settled = []
+        for invoice, lines, payments, status in self.documents:
+            if status != "issued" or invoice.notes:
+                settled.append((invoice, lines, payments, status))
+            elif (self.today - invoice.issue_date).days < 4:
+                settled.append((invoice, lines, [], "draft"))
+            else:
+                status, payments = self._settled(invoice)
+                settled.append((invoice, lines, payments, status))
+        self.documents = settled
+
+    def _credit_notes(self) -> None:
+        """Goods returned: a paid invoice in every fifty credited for one unit of a line."""
+        paid = [doc for doc in self.documents
+                if doc[3] == "paid" and doc[0].kind == "invoice" and doc[1][0].order_line
+                and doc[1][0].quantity > 1][::50]  # fmt: skip
+        for original, lines, payments, _status in paid:
+            source = lines[0]
+            day = original.issue_date + datetime.timedelta(days=12)
+            if day > self.today:
+                continue
+            note = self._invoice(original.order, day=day, client=original.client,
+                                 kind="credit_note", credits=original,
+                                 notes="Reso di un'unità danneggiata.")  # fmt: skip
+            line = self._line(source.order_line, Decimal("1"), unit_price=source.unit_price,
+                              discount=source.discount)  # fmt: skip
+            self._add(note, [line], "issued")
+            # The client paid the invoice net of the credit note.
+            payments[:] = [(original.gross_total - note.gross_total, payments[0][1])]
+
+    def _errors(self, clean: list) -> None:
+        """One realistic mistake of every kind (BILLING_ERRORS), mostly on drafts in the review
+        queue; `clean` loses the orders the mistakes are made on."""
+        from clients.models import Client
+        from orders.models import Contract, Order
+        from projects.models import Milestone
+
+        def note(code: str) -> str:
+            return f"[demo: {code}] " + dict(BILLING_ERRORS)[code]
+
+        def take(predicate) -> tuple:
+            for index, item in enumerate(clean):
+                if predicate(item):
+                    return clean.pop(index)
+            raise LookupError("no order fits this demo error")
+
+        recent = self.today - datetime.timedelta(days=60)
+
+        def priced(item) -> bool:
+            order, day, lines = item
+            return (
+                order.contract_id is not None
+                and day >= recent
+                and any(line.order_line.contract_price for line in lines)
+            )
+
+        # Wrong price: an issued open invoice at 8% above the agreed price.
+        order, day, lines = take(priced)
+        for line in lines:
+            if line.order_line.contract_price:
+                line.unit_price = (line.unit_price * Decimal("1.08")).quantize(Decimal("0.01"))
+                line.compute_amounts()
+                break
+        self._add(self._invoice(order, day=day, notes=note("wrong_price")), lines, "issued")
+
+        # No discount on a list-priced line of a contract that gives a default discount.
+        order, day, lines = take(
+            lambda item: (
+                item[0].contract_id
+                and item[1] >= recent
+                and any(
+                    not line.order_line.contract_price and line.discount > 0 for line in item[2]
+                )
+            )
+        )
+        for line in lines:
+            if not line.order_line.contract_price and line.discount > 0:
+                line.discount = Decimal("0")
+                line.compute_amounts()
+                break
+        self._add(self._invoice(order, day=self.today, notes=note("wrong_discount")), lines,
+                  "draft")  # fmt: skip
+
+        # Over-billing: the order is invoiced (clean, paid), then billed again in a draft.
+        order, day, lines = take(lambda item: item[1] < recent)
+        self._add(self._invoice(order, day=day), lines, "paid",
+                  [(None, day + datetime.timedelta(days=30))])  # fmt: skip
+        again = [self._line(line.order_line, line.quantity) for line in lines]
+        self._add(self._invoice(order, day=self.today, notes=note("over_billing")), again,
+                  "draft")  # fmt: skip
+
+        # Beyond delivered: an order in progress billed in full.
+        in_progress = next(
+            (order for order in Order.objects.filter(status="in_progress")
+             .select_related("contract", "client").prefetch_related("lines__product")
+             .order_by("pk")
+             if any(line.delivered_quantity < line.quantity for line in order.lines.all())),
+            None,
+        )  # fmt: skip
+        if in_progress is not None:
+            clean[:] = [item for item in clean if item[0].pk != in_progress.pk]
+            full = [self._line(line, line.quantity) for line in in_progress.lines.all()]
+            self._add(self._invoice(in_progress, day=self.today, notes=note("beyond_delivered")),
+                      full, "draft")  # fmt: skip
+
+        # Early milestone: billed while still open.
+        milestone = (Milestone.objects.filter(completed_on__isnull=True, billable_amount__gt=0,
+                                              project__order__isnull=False,
+                                              project__status="active")
+                     .select_related("project__order__contract", "project__client")
+                     .order_by("due_on", "pk").first())  # fmt: skip
+        if milestone is not None:
+            invoice = self._invoice(milestone.project.order, day=self.today,
+                                    client=milestone.project.client,
+                                    notes=note("early_milestone"))  # fmt: skip
+            self._add(invoice, [self._milestone_line(milestone)], "draft")
+
+        # Expired and terminated contracts: billed today on an old order of each.
+        for code, number in (("expired_contract", "CQ-VEN-2023"),
+                             ("terminated_contract", "CQ-SAN-2023")):  # fmt: skip
+            order, day, lines = take(
+                lambda item, n=number: (
+                    item[0].contract_id is not None and item[0].contract.number == n
+                )
+            )
+            self._add(self._invoice(order, day=self.today, notes=note(code)), lines, "draft")
+
+        # Wrong due date: 30 days on a 90-day contract, issued and open.
+        order, day, lines = take(
+            lambda item: (
+                item[0].contract_id is not None
+                and item[0].contract.payment_terms_days == 90
+                and item[1] >= recent
+            )
+        )
+        self._add(self._invoice(order, day=day, terms=30, notes=note("wrong_due_date")), lines,
+                  "issued")  # fmt: skip
+
+        # Arithmetic: a hand-typed line amount 10 euro off, totals follow the typed amount.
+        order, day, lines = take(lambda item: item[1] >= recent)
+        lines[0].net_amount += Decimal("10.00")
+        self._add(self._invoice(order, day=self.today, notes=note("arithmetic")), lines, "draft")
+
+        # Duplicate: an issued invoice entered again as a draft the next day.
+        order, day, lines = take(lambda item: item[1] >= recent and item[1] < self.today)
+        self._add(self._invoice(order, day=day), lines, "issued")
+        copies = [self._line(line.order_line, line.quantity) for line in lines]
+        self._add(self._invoice(order, day=day + datetime.timedelta(days=1),
+                                notes=note("duplicate")), copies, "draft")  # fmt: skip
+
+        # Billed to a company of another group, and to one without a VAT number.
+        order, day, lines = take(lambda item: item[0].client.name == "Padano Distribuzione")
+        other = Client.objects.get(name="Sanità Integrata")
+        self._add(self._invoice(order, day=self.today, client=other, notes=note("outside_group")),
+                  lines, "draft")  # fmt: skip
+        order, day, lines = take(lambda item: item[0].client.parent_id is not None)
+        foreign = Client.objects.get(name="Adriatica Energija")
+        self._add(self._invoice(order, day=self.today, client=foreign,
+                                notes=note("missing_fiscal_data")), lines, "draft")  # fmt: skip
+
+        # Unconfirmed: a submitted order invoiced straight away.
+        submitted = (Order.objects.filter(status="submitted")
+                     .select_related("contract", "client").prefetch_related("lines__product")
+                     .order_by("pk").first())  # fmt: skip
+        if submitted is not None:
+            lines = [self._line(line, line.quantity) for line in submitted.lines.all()]
+            self._add(self._invoice(submitted, day=self.today, notes=note("unconfirmed_order")),
+                      lines, "draft")  # fmt: skip
+
+        # Over the cap: Lanificio's contract cap is set just under what this year billed on it,
+        # so the latest invoice (issued, open) takes cumulative billing over it.
+        contract = Contract.objects.get(number="CQ-LVS-2025")
+        on_contract = [item for item in clean if item[0].contract_id == contract.pk]
+        if on_contract:
+            order, day, lines = on_contract[-1]
+            clean.remove(on_contract[-1])
+            before = sum(line.net_amount for item in on_contract[:-1] for line in item[2])
+            last = sum(line.net_amount for line in lines)
+            cap = (before + last * Decimal("0.3")).quantize(Decimal("1000"))
+            Contract.objects.filter(pk=contract.pk).update(billing_cap=max(cap, Decimal("1000")))
+            self._add(self._invoice(order, day=day, notes=note("over_cap")), lines, "issued")
+
+    # Writing --------------------------------------------------------------------------------
+
+    def _write(self) -> None:
+        from billing.models import Invoice, InvoiceCounter, InvoiceLine, Payment
+
+        documents = sorted(self.documents, key=lambda doc: (doc[0].issue_date, doc[0].kind))
+        # Credit notes point at their invoice: invoices first.
+        invoices = [doc[0] for doc in documents]
+        originals = [doc for doc in documents if doc[0].kind == "invoice"]
+        notes = [doc for doc in documents if doc[0].kind == "credit_note"]
+        Invoice.objects.bulk_create([doc[0] for doc in originals], batch_size=500)
+        for doc in notes:
+            doc[0].credits_id = doc[0].credits.pk
+        Invoice.objects.bulk_create([doc[0] for doc in notes], batch_size=500)
+        lines = []
+        for invoice, invoice_lines, _payments, _status in documents:
+            for line in invoice_lines:
+                line.invoice = invoice
+                lines.append(line)
+        InvoiceLine.objects.bulk_create(lines, batch_size=1000)
+
+        # Issue: numbers 1..N per series and year in issue-date order, after any existing ones.
+        counters = {(c.series, c.year): c.last_number for c in InvoiceCounter.objects.all()}
+        issued_at = timezone.now()
+        payments = []
+        for invoice, _lines, paid, status in documents:
+            if status == "draft":
+                continue
+            key = (invoice.series, invoice.issue_date.year)
+            counters[key] = counters.get(key, 0) + 1
+            invoice.number, invoice.year = counters[key], invoice.issue_date.year
+            invoice.status, invoice.issued_by, invoice.issued_at = status, self.finance, issued_at
+            for amount, day in paid:
+                amount = invoice.gross_total if amount is None else amount
+                invoice.amount_paid += amount
+                payments.append(Payment(invoice=invoice, amount=amount, paid_on=day,
+                                        reference=f"CRO {invoice.series}{invoice.number:05d}",
+                                        recorded_by=self.finance))  # fmt: skip
+        Invoice.objects.bulk_update(
+            [invoice for invoice in invoices if invoice.number],
+            ["status", "number", "year", "issued_by", "issued_at", "amount_paid"],
+            batch_size=500,
+        )
+        Payment.objects.bulk_create(payments, batch_size=1000)
+        for (series, year), last in counters.items():
+            InvoiceCounter.objects.update_or_create(
+                series=series, year=year, defaults={"last_number": last}
+            )
