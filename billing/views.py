@@ -749,7 +749,17 @@ def receivables(request: HttpRequest) -> HttpResponse:
                            r["days_31_60"], r["days_61_90"], r["days_over_90"], r["total"]],
         )  # fmt: skip
     page = Paginator(overdue, PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "billing/receivables.html", {"aging": aging, "page": page})
+    today = timezone.localdate()
+    for invoice in page:
+        invoice.days_late = (today - invoice.due_date).days
+    template = "billing/receivables.html"
+    response = render(
+        request,
+        f"{template}#results" if is_htmx_partial(request) else template,
+        {"aging": aging, "page": page},
+    )
+    response["Vary"] = "HX-Request"
+    return response
 
 
 # Sections of the client page (registered in billing/apps.py) ---------------------------------
