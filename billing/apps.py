@@ -5,3 +5,21 @@ from django.utils.translation import gettext_lazy as _
 class BillingConfig(AppConfig):
     name = "billing"
     verbose_name = _("Billing")
+
+    def ready(self) -> None:
+        # The client page's sections (clients/views.py CLIENT_SECTIONS), before its history.
+        from billing import views
+        from clients.views import CLIENT_SECTIONS, ClientSection
+
+        if any(section.slug == "invoices" for section in CLIENT_SECTIONS):
+            return
+        history = next(
+            (i for i, section in enumerate(CLIENT_SECTIONS) if section.slug == "history"),
+            len(CLIENT_SECTIONS),
+        )
+        CLIENT_SECTIONS[history:history] = [
+            ClientSection("invoices", _("Invoices"), "billing/_section_invoices.html",
+                          views.client_invoices_context),
+            ClientSection("findings", _("Invoice findings"), "billing/_section_findings.html",
+                          views.client_findings_context),
+        ]  # fmt: skip

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -770,6 +771,8 @@ def client_invoices_context(request: HttpRequest, client: Client) -> dict[str, A
     return {
         "client_invoices": invoices[:SECTION_LIMIT],
         "billing_summary": selectors.client_billing_summary(user=request.user, client=client),
+        # The balance sums the client's open invoices as the book records them.
+        "billing_currency": settings.DEFAULT_CURRENCY,
     }
 
 
@@ -778,5 +781,4 @@ def client_findings_context(request: HttpRequest, client: Client) -> dict[str, A
     return {
         "client_findings": _decorate(list(findings[:SECTION_LIMIT])),
         "can_comment_on_findings": policies.can_comment_on_findings(request.user, client),
-        "finding_comment_form": CommentForm(),
     }
