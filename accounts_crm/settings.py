@@ -215,6 +215,11 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "crm@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Where people reach the site: the links in notification e-mail (sent by workers, with no request).
 SITE_URL = env.str("SITE_URL", "http://127.0.0.1:8000")
+
+# The official FatturaPA schema (Schema_del_file_xml_FatturaPA_v1.2.x.xsd, with
+# xmldsig-core-schema.xsd beside it) every exported e-invoice is validated against; unset:
+# exports are marked "not validated: schema not configured" (billing/fatturapa.py).
+FATTURAPA_SCHEMA_PATH = env.str("FATTURAPA_SCHEMA_PATH", "") or None
 # Django 6.1's MAILERS; the old EMAIL_* settings may not be defined next to it.
 _email_host = env.str("EMAIL_HOST") if PRODUCTION else env.str("EMAIL_HOST", "")
 if _email_host:

@@ -5,14 +5,18 @@ invoice is read-only entirely (the database refuses changes to it anyway)."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from billing.models import (
     CheckFinding,
+    EInvoiceCounter,
+    EInvoiceExport,
     FindingComment,
     Invoice,
     InvoiceCounter,
     InvoiceLine,
     Payment,
+    SellerProfile,
 )
 
 
@@ -116,3 +120,60 @@ class CheckFindingAdmin(admin.ModelAdmin):
 class FindingCommentAdmin(admin.ModelAdmin):
     list_display = ("finding", "author", "created_at")
     raw_id_fields = ("finding", "author")
+
+
+# E-invoicing -------------------------------------------------------------------------------
+
+
+@admin.register(SellerProfile)
+class SellerProfileAdmin(admin.ModelAdmin):
+    """Our fiscal identity on every e-invoice: one row (validated with python-stdnum)."""
+
+    list_display = ("name", "vat_number", "tax_code", "regime_fiscale", "city")
+    fieldsets = (
+        (None, {"fields": ("name", "vat_number", "tax_code", "regime_fiscale")}),
+        (
+            _("Registered office"),
+            {"fields": ("street", "street_number", "postal_code", "city", "province", "country")},
+        ),
+        (_("Transmitter"), {"fields": ("transmitter_country", "transmitter_code")}),
+        (_("REA registration"), {"fields": ("rea_office", "rea_number", "share_capital")}),
+        (_("Contacts"), {"fields": ("email", "phone")}),
+    )
+
+    def has_add_permission(self, request: object) -> bool:
+        return not SellerProfile.objects.exists()
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        # Exports need it; an edit, not a deletion, changes it.
+        return False
+
+
+@admin.register(EInvoiceExport)
+class EInvoiceExportAdmin(admin.ModelAdmin):
+    list_display = ("file_name", "invoice", "document_type", "validation", "created_by",
+                    "created_at")  # fmt: skip
+    list_filter = ("document_type", "validation")
+    search_fields = ("file_name", "sha256")
+    list_select_related = ("invoice", "created_by")
+    # What was sent is kept as it was: exports are made by billing.fatturapa only.
+    readonly_fields = [f.name for f in EInvoiceExport._meta.concrete_fields]
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(EInvoiceCounter)
+class EInvoiceCounterAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "last_value")
+    # The file progressive: unique per seller, nobody edits it by hand.
+    readonly_fields = ("prefix", "last_value")
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False

@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime
 import functools
 import operator
+import re
 from decimal import Decimal
 
 import pgtrigger
@@ -40,12 +41,14 @@ from django.db.models import F, Q
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from stdnum.it import codicefiscale, iva
 
 from accounts_crm.access import AccessQuerySet
 from accounts_crm.audit import audited
 from accounts_crm.models import TimeStampedModel
 from accounts_crm.money import CurrencyField, MoneyField, quantize
 from clients.models import Client
+from clients.validators import validate_tax_code
 from orders.models import (
     PERCENT,
     QUANTITY,
@@ -690,3 +693,219 @@ class FindingComment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.finding}: {self.text[:40]}"
+
+
+# E-invoicing (FatturaPA, billing/fatturapa.py) ---------------------------------------------
+
+
+class RegimeFiscale(models.TextChoices):
+    """The seller's tax regime, FatturaPA 1.2.2's RegimeFiscale (RF03 no longer exists)."""
+
+    RF01 = "RF01", _("RF01: ordinary")
+    RF02 = "RF02", _("RF02: minimum taxpayers")
+    RF04 = "RF04", _("RF04: agriculture and fishing")
+    RF05 = "RF05", _("RF05: salt and tobacco sales")
+    RF06 = "RF06", _("RF06: match trade")
+    RF07 = "RF07", _("RF07: publishing")
+    RF08 = "RF08", _("RF08: public telephony")
+    RF09 = "RF09", _("RF09: public transport documents resale")
+    RF10 = "RF10", _("RF10: entertainment and gaming")
+    RF11 = "RF11", _("RF11: travel agencies")
+    RF12 = "RF12", _("RF12: farm holidays")
+    RF13 = "RF13", _("RF13: door-to-door sales")
+    RF14 = "RF14", _("RF14: second-hand goods, art, antiques")
+    RF15 = "RF15", _("RF15: auction agencies")
+    RF16 = "RF16", _("RF16: VAT on cash basis (public administration)")
+    RF17 = "RF17", _("RF17: VAT on cash basis")
+    RF18 = "RF18", _("RF18: other")
+    RF19 = "RF19", _("RF19: flat-rate scheme")
+
+
+def _validate_italian_vat(value: str) -> None:
+    if not iva.is_valid(value):
+        raise ValidationError(
+            _("%(value)s is not a valid Italian VAT number (Partita IVA)."),
+            code="invalid_vat_number",
+            params={"value": value},
+        )
+
+
+class SellerProfile(models.Model):
+    """Our own fiscal identity as FatturaPA's CedentePrestatore and transmitter: one row,
+    edited by support staff in the admin (the `singleton` column allows one row only).
+
+    Identifiers are checked with python-stdnum (Partita IVA, codice fiscale). The transmitter is
+    whoever signs and sends the files to the exchange system: ourselves by default (country IT
+    and our tax code), or an intermediary.
+    """
+
+    singleton = models.BooleanField(default=True, editable=False)
+    name = models.CharField(_("company name"), max_length=80)
+    vat_number = models.CharField(
+        _("VAT number"), max_length=13, validators=[_validate_italian_vat],
+        help_text=_("Partita IVA, 11 digits, without the IT prefix."),
+    )  # fmt: skip
+    tax_code = models.CharField(
+        _("tax code"), max_length=16, blank=True, validators=[validate_tax_code]
+    )
+    regime_fiscale = models.CharField(
+        _("tax regime"), max_length=4, choices=RegimeFiscale.choices, default=RegimeFiscale.RF01
+    )
+    street = models.CharField(_("street"), max_length=60)
+    street_number = models.CharField(_("street number"), max_length=8, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=5)
+    city = models.CharField(_("city"), max_length=60)
+    province = models.CharField(_("province"), max_length=2, blank=True, help_text=_("e.g. MI"))
+    country = models.CharField(_("country"), max_length=2, default="IT")
+    transmitter_country = models.CharField(_("transmitter country"), max_length=2, default="IT")
+    transmitter_code = models.CharField(
+        _("transmitter code"), max_length=28,
+        help_text=_("The transmitter's tax code (IdCodice of IdTrasmittente)."),
+    )  # fmt: skip
+    rea_office = models.CharField(
+        _("REA office"), max_length=2, blank=True, help_text=_("Province of the REA register.")
+    )
+    rea_number = models.CharField(_("REA number"), max_length=20, blank=True)
+    share_capital = models.DecimalField(
+        _("share capital"), max_digits=15, decimal_places=2, null=True, blank=True
+    )
+    email = models.EmailField(_("contact e-mail"), max_length=256, blank=True)
+    phone = models.CharField(_("contact phone"), max_length=12, blank=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("seller fiscal profile")
+        verbose_name_plural = _("seller fiscal profile")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["singleton"],
+                name="seller_profile_single_row",
+                violation_error_message=_("There is one seller fiscal profile; edit it."),
+            ),
+            models.CheckConstraint(
+                condition=Q(singleton=True), name="seller_profile_singleton_true"
+            ),
+            models.CheckConstraint(
+                condition=Q(regime_fiscale__in=RegimeFiscale.values),
+                name="seller_profile_regime_fiscale_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(vat_number__regex=r"^[0-9]{11}$"),
+                name="seller_profile_vat_number_format",
+                violation_error_message=_("The VAT number has 11 digits."),
+            ),
+            models.CheckConstraint(
+                condition=Q(postal_code__regex=r"^[0-9]{5}$"),
+                name="seller_profile_postal_code_format",
+                violation_error_message=_("The postal code (CAP) has 5 digits."),
+            ),
+            models.CheckConstraint(
+                condition=Q(rea_office="", rea_number="") | (~Q(rea_office="") & ~Q(rea_number="")),
+                name="seller_profile_rea_complete",
+                violation_error_message=_("Give both the REA office and number, or neither."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (IT{self.vat_number})"
+
+    @property
+    def file_prefix(self) -> str:
+        """The e-invoice file name's prefix: country and VAT number (IT01234567890)."""
+        return f"IT{self.vat_number}"
+
+    def clean(self) -> None:
+        self.vat_number = self.vat_number.replace(" ", "").upper().removeprefix("IT")
+        self.tax_code = self.tax_code.replace(" ", "").upper()
+        self.province = self.province.upper()
+        self.country = self.country.upper()
+        self.rea_office = self.rea_office.upper()
+        self.transmitter_country = self.transmitter_country.upper()
+        self.transmitter_code = self.transmitter_code.replace(" ", "").upper()
+        errors = {}
+        if self.country == "IT" and not re.fullmatch(r"[A-Z]{2}", self.province):
+            errors["province"] = _("Give the two-letter province of an Italian address.")
+        if self.transmitter_country == "IT" and not (
+            codicefiscale.is_valid(self.transmitter_code) or iva.is_valid(self.transmitter_code)
+        ):
+            errors["transmitter_code"] = _(
+                "An Italian transmitter is identified by a valid tax code."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class EInvoiceCounter(models.Model):
+    """The last e-invoice file progressive given out per seller (`prefix`: IT + VAT number).
+
+    Separate from the invoice numbering; taken with INSERT ... ON CONFLICT DO UPDATE ...
+    RETURNING inside the exporting transaction (billing.fatturapa), so a refused export gives
+    its progressive back and two exports never share one.
+    """
+
+    prefix = models.CharField(_("seller"), max_length=30, unique=True)
+    last_value = models.PositiveBigIntegerField(_("last progressive"), default=0)
+
+    class Meta:
+        verbose_name = _("e-invoice file counter")
+        verbose_name_plural = _("e-invoice file counters")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}: {self.last_value}"
+
+
+class EInvoiceExport(models.Model):
+    """One exported FatturaPA file: what was sent is kept (the XML and its SHA-256), with the
+    outcome of the schema validation (valid, or not validated because no schema is configured).
+    The file name is IT<seller VAT>_<progressive in base 36, 5 characters>.xml."""
+
+    class Validation(models.TextChoices):
+        VALID = "valid", _("Valid against the schema")
+        NOT_VALIDATED = "not_validated", _("Not validated: schema not configured")
+
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, related_name="einvoice_exports",
+        verbose_name=_("invoice"),
+    )  # fmt: skip
+    seller_prefix = models.CharField(_("seller"), max_length=30)
+    progressive = models.PositiveBigIntegerField(_("progressive"))
+    file_name = models.CharField(_("file name"), max_length=50, unique=True)
+    document_type = models.CharField(_("document type"), max_length=4)
+    xml = models.TextField(_("XML"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    validation = models.CharField(_("validation"), max_length=20, choices=Validation.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("exported by"),
+    )  # fmt: skip
+    created_at = models.DateTimeField(_("exported at"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("e-invoice export")
+        verbose_name_plural = _("e-invoice exports")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seller_prefix", "progressive"],
+                name="einvoice_export_progressive_unique",
+                violation_error_message=_("This progressive is already used for this seller."),
+            ),
+            models.CheckConstraint(
+                condition=Q(validation__in=["valid", "not_validated"]),
+                name="einvoice_export_validation_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(document_type__in=["TD01", "TD04"]),
+                name="einvoice_export_document_type_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(progressive__gt=0), name="einvoice_export_progressive_positive"
+            ),
+        ]
+        indexes = [
+            # Serves the invoice page's list of its exported files.
+            models.Index(fields=["invoice", "-created_at"], name="einvoice_export_invoice_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.file_name

@@ -32,3 +32,8 @@ def can_comment_on_findings(user: AnyUser, client: Client) -> bool:
         or leads_team_of(user, client)
         or "nam" in account_roles(user, client)
     )
+
+
+def can_export_einvoices(user: AnyUser) -> bool:
+    """Export issued invoices and credit notes as FatturaPA files (billing/fatturapa.py)."""
+    return has_role(user, Role.FINANCE, Role.ADMIN)

@@ -121,6 +121,13 @@ class Client(Address, TimeStampedModel):
         _("SDI recipient code"), max_length=7, blank=True, validators=[validate_sdi_code]
     )
     pec = models.EmailField(_("PEC address"), blank=True)
+    # Scissione dei pagamenti (art. 17-ter DPR 633/72): public bodies and the companies on the
+    # yearly MEF lists pay the VAT to the State; their e-invoices say EsigibilitaIVA "S".
+    split_payment = models.BooleanField(
+        _("split payment"),
+        default=False,
+        help_text=_("The client pays the VAT directly to the State (scissione dei pagamenti)."),
+    )
     parent = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,

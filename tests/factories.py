@@ -384,3 +384,30 @@ class FindingCommentFactory(factory.django.DjangoModelFactory):
     finding = factory.SubFactory(CheckFindingFactory)
     author = factory.SubFactory(UserFactory, roles=[Role.FINANCE])
     text = factory.Sequence(lambda n: f"Comment {n}")
+
+
+class SellerProfileFactory(factory.django.DjangoModelFactory):
+    """Our fiscal identity for e-invoices (one row: billing.SellerProfile)."""
+
+    class Meta:
+        model = "billing.SellerProfile"
+        django_get_or_create = ("singleton",)
+
+    singleton = True
+    name = "Key Accounts Italia S.r.l."
+    vat_number = "01234560017"
+    tax_code = "01234560017"
+    regime_fiscale = "RF01"
+    street = "Via Torino"
+    street_number = "12"
+    postal_code = "20123"
+    city = "Milano"
+    province = "MI"
+    country = "IT"
+    transmitter_country = "IT"
+    transmitter_code = "01234560017"
+    rea_office = "MI"
+    rea_number = "1234567"
+    share_capital = Decimal("10000.00")
+    email = "fatture@example.com"
+    phone = "0212345678"
