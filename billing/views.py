@@ -375,7 +375,6 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
     project's completed billable milestones (`?project=<id>`). GET shows what it will bill."""
     source = request.GET.get("order") or request.POST.get("order")
     project_id = request.GET.get("project") or request.POST.get("project")
-    require(policies.can_manage_invoices(request.user))
     if source and source.isdigit():
         order = order_selectors.order_detail(user=request.user, pk=int(source))
         lines = list(selectors.with_invoiced_quantity(order.lines.select_related("product")))
@@ -391,6 +390,8 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
         back = reverse("projects:project_detail", args=[project.pk])
     else:
         raise Http404(_("Open this page from an order or a project."))
+    # After the lookups: an order or project the person may not see is a 404, not a 403.
+    require(policies.can_manage_invoices(request.user))
     if request.method == "POST":
         invoice = _done(request, service, by=request.user, **kwargs)
         if invoice is not FAILED:
