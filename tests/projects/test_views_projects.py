@@ -176,7 +176,7 @@ def test_completing_over_htmx_redraws_the_plan_and_the_timeline(pm_client, proje
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="plan"' in html
-    assert 'data-testid="timeline"' in html
+    assert 'data-testid="gantt"' in html
     assert f'data-row="milestone-{milestone.pk}" data-done="true"' in html
     assert 'hx-swap-oob="true"' in html
     assert "“Survey” completed." in html
@@ -331,7 +331,7 @@ def test_the_client_page_has_the_delivery_sections(pm_client, account, project) 
         assert f'<section id="{slug}"' in html
     assert html.index('id="cases"') < html.index('<section id="history"')
     assert 'data-health="late"' in html
-    assert 'data-testid="timeline"' in html
+    assert 'data-testid="gantt"' in html
 
 
 def test_a_milestone_is_deleted_after_a_confirmation(pm_client, project) -> None:
