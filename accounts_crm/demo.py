@@ -1947,10 +1947,11 @@ class _DemoBilling:
         self._add(self._invoice(order, day=day, terms=30, notes=note("wrong_due_date")), lines,
                   "issued")  # fmt: skip
 
-        # Arithmetic: a hand-typed line amount 10 euro off, totals follow the typed amount.
+        # Arithmetic: a hand-typed line amount 10 euro off (after the totals were summed, so
+        # the header does not match its lines either).
         order, day, lines = take(lambda item: item[1] >= recent)
-        lines[0].net_amount += Decimal("10.00")
         self._add(self._invoice(order, day=self.today, notes=note("arithmetic")), lines, "draft")
+        lines[0].net_amount += Decimal("10.00")
 
         # Duplicate: an issued invoice entered again as a draft the next day.
         order, day, lines = take(lambda item: item[1] >= recent and item[1] < self.today)
