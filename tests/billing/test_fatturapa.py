@@ -573,3 +573,46 @@ def test_a_valid_seller_profile_is_normalised(db: None) -> None:
 
     assert (profile.vat_number, profile.province) == ("01234560017", "MI")
     assert profile.file_prefix == "IT01234560017"
+
+
+# Admin -----------------------------------------------------------------------------------
+
+
+def test_the_admin_edits_the_one_seller_profile(admin_user: object, login: object) -> None:
+    client = login(admin_user)
+    form = {
+        "name": "Key Accounts Italia S.r.l.", "vat_number": "IT01234560017",
+        "tax_code": "01234560017", "regime_fiscale": "RF01", "street": "Via Torino",
+        "street_number": "12", "postal_code": "20123", "city": "Milano", "province": "mi",
+        "country": "IT", "transmitter_country": "IT", "transmitter_code": "01234560017",
+        "rea_office": "", "rea_number": "", "share_capital": "", "email": "", "phone": "",
+    }  # fmt: skip
+
+    refused = client.post("/admin/billing/sellerprofile/add/", {**form, "vat_number": "123"})
+    assert refused.status_code == 200
+    assert not SellerProfile.objects.exists()
+    assert client.post("/admin/billing/sellerprofile/add/", form).status_code == 302
+
+    profile = SellerProfile.objects.get()
+    assert (profile.vat_number, profile.province) == ("01234560017", "MI")
+    # One row: no second one, and it is never deleted.
+    assert client.get("/admin/billing/sellerprofile/add/").status_code == 403
+    assert client.get(f"/admin/billing/sellerprofile/{profile.pk}/delete/").status_code == 403
+
+
+def test_the_admin_shows_exports_and_counters_read_only(
+    settings: object, admin_user: object, login: object, seller: SellerProfile, finance: object
+) -> None:
+    settings.FATTURAPA_SCHEMA_PATH = None
+    invoice = issued(finance, italian_client(), [("A", "1", "10.00", "22.00", "")])
+    export = fatturapa.einvoice_export(by=finance, invoice=invoice)
+    client = login(admin_user)
+
+    for url in (
+        "/admin/billing/einvoiceexport/",
+        f"/admin/billing/einvoiceexport/{export.pk}/change/",
+        "/admin/billing/einvoicecounter/",
+    ):
+        assert client.get(url).status_code == 200, url
+    assert client.get("/admin/billing/einvoiceexport/add/").status_code == 403
+    assert client.get(f"/admin/billing/einvoiceexport/{export.pk}/delete/").status_code == 403
