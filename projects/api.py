@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import django_filters
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
@@ -35,7 +34,6 @@ from projects import filters, policies, selectors, services
 from projects.models import (
     MarketingInitiative,
     Milestone,
-    Priority,
     Project,
     ServiceCase,
     ServiceLevel,
@@ -46,6 +44,7 @@ from projects.serializers import (
     AssignSerializer,
     AttendanceRemoveSerializer,
     AttendanceSerializer,
+    CaseStatusSerializer,
     CloseSerializer,
     CompleteSerializer,
     DoneSerializer,
@@ -399,6 +398,7 @@ class ServiceCaseViewSet(DeliveryViewSet):
     def get_serializer_class(self) -> type[BaseSerializer]:
         return {
             "assign": AssignSerializer,
+            "set_status": CaseStatusSerializer,
             "resolve": ResolveSerializer,
             "close": CloseSerializer,
         }.get(self.action or "", ServiceCaseSerializer)
@@ -436,6 +436,20 @@ class ServiceCaseViewSet(DeliveryViewSet):
         case = self.get_object()
         assignee = self.action_input()["assignee"]
         return self.answer(services.case_assign(by=request.user, case=case, assignee=assignee))
+
+    @extend_schema(
+        request=CaseStatusSerializer,
+        responses={200: ServiceCaseSerializer},
+        description=(
+            "Move an open case between new, open and waiting on the client; resolve, close and "
+            "reopen have their own actions (400 `transition_not_allowed` otherwise)."
+        ),
+    )
+    @action(detail=True, methods=["post"], url_path="status")
+    def set_status(self, request: Request, pk: str | None = None) -> Response:
+        case = self.get_object()
+        to = self.action_input()["status"]
+        return self.answer(services.case_set_status(by=request.user, case=case, to=to))
 
     @extend_schema(
         request=ResolveSerializer,
@@ -476,24 +490,12 @@ class ServiceCaseViewSet(DeliveryViewSet):
 # Service levels --------------------------------------------------------------------------------
 
 
-class ServiceLevelFilter(django_filters.FilterSet):
-    # Plain ids, not model choices: a contract the caller does not see filters to nothing,
-    # exactly like one that does not exist.
-    contract = django_filters.NumberFilter(field_name="contract_id", label=_("Contract"))
-    client = django_filters.NumberFilter(field_name="contract__client_id", label=_("Client"))
-    priority = django_filters.ChoiceFilter(choices=Priority.choices, label=_("Priority"))
-
-    class Meta:
-        model = ServiceLevel
-        fields = ["contract", "client", "priority"]
-
-
 class ServiceLevelViewSet(ServiceViewSetMixin, viewsets.ModelViewSet):
     """A contract's SLA hours per priority, overriding the product defaults for its cases.
     Managed by whoever manages the contract (its NAM, team lead, admin)."""
 
     serializer_class = ServiceLevelSerializer
-    filterset_class = ServiceLevelFilter
+    filterset_class = filters.ServiceLevelFilter
     filter_backends = [DjangoFilterBackend, OrderingFilter]
     ordering_fields = ["hours", "priority", "created_at"]
     ordering = ["contract", "hours", "id"]

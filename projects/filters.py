@@ -23,6 +23,7 @@ from projects.models import (
     Priority,
     Project,
     ServiceCase,
+    ServiceLevel,
     Task,
     TrainingSession,
 )
@@ -262,3 +263,17 @@ class ServiceCaseFilter(django_filters.FilterSet):
             return queryset
         past = Q(status__in=ServiceCase.OPEN_STATUSES, sla_due__lt=timezone.now())
         return queryset.filter(past if value else ~past)
+
+
+class ServiceLevelFilter(django_filters.FilterSet):
+    """A contract's SLA overrides (API only)."""
+
+    # Plain ids, not model choices: a contract the caller does not see filters to nothing,
+    # exactly like one that does not exist.
+    contract = django_filters.NumberFilter(field_name="contract_id", label=_("Contract"))
+    client = django_filters.NumberFilter(field_name="contract__client_id", label=_("Client"))
+    priority = django_filters.ChoiceFilter(choices=Priority.choices, label=_("Priority"))
+
+    class Meta:
+        model = ServiceLevel
+        fields = ["contract", "client", "priority"]

@@ -301,6 +301,14 @@ class AssignSerializer(serializers.Serializer):
     )
 
 
+class CaseStatusSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=[(value, label) for value, label in ServiceCase.Status.choices
+                 if value in ServiceCase.OPEN_STATUSES],
+        help_text=_("New, open or waiting on the client."),
+    )  # fmt: skip
+
+
 class ResolveSerializer(serializers.Serializer):
     resolution = serializers.CharField(help_text=_("How the case was solved."))
 

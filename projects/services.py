@@ -659,7 +659,7 @@ def case_assign(*, by: AnyUser, case: ServiceCase, assignee: AnyUser | None) -> 
 def _move(case: ServiceCase, to: str) -> None:
     if to not in CASE_TRANSITIONS[case.status]:
         raise CaseTransitionError(
-            _("A %(from)s case cannot become %(to)s.")
+            _("A case that is %(from)s cannot become %(to)s.")
             % {"from": case.get_status_display().lower(), "to": CS(to).label.lower()}
         )
 

@@ -4,7 +4,7 @@ Same principals and rules as the clients and orders matrices: a row you may not 
 never listed), a row you see but may not change is 403, anonymous is 401, an action the endpoint
 does not offer is 405. A refused write changes nothing. On top of the CRUD actions, the state
 changes (milestones: complete, reopen, predecessors; tasks: done; training: attendance in and
-out; cases: assign, resolve, close, reopen) follow the same rules.
+out; cases: assign, status, resolve, close, reopen) follow the same rules.
 """
 
 from __future__ import annotations
@@ -199,6 +199,12 @@ STATE_ACTIONS = {
         lambda b: {"assignee": b.book.a.nam.pk},
         lambda b: snapshot(b.a.case),
     ),
+    "status": StateAction(
+        "service-cases",
+        lambda b: b.a.case,
+        lambda b: {"status": "waiting"},
+        lambda b: snapshot(b.a.case),
+    ),
     "resolve": StateAction(
         "service-cases",
         lambda b: b.a.case,
@@ -225,8 +231,8 @@ ACTION_CELLS = [(a, p) for a in STATE_ACTIONS for p in PRINCIPALS]
 
 
 def test_it_checks_every_cell_of_the_matrix() -> None:
-    # 7 endpoints x 5 actions x 6 principals, and 10 state changes x 6 principals.
-    assert len(CELLS) + len(ACTION_CELLS) == 270
+    # 7 endpoints x 5 actions x 6 principals, and 11 state changes x 6 principals.
+    assert len(CELLS) + len(ACTION_CELLS) == 276
 
 
 @pytest.mark.parametrize(("resource", "action", "who"), CELLS)

@@ -408,6 +408,11 @@ def test_it_opens_a_case_with_the_contracts_sla_and_works_it_to_closed(
 
     assigned = api.post(f"{url}assign/", {"assignee": service.pk}, format="json")
     assert (assigned.json()["status"], assigned.json()["assignee"]) == ("open", service.pk)
+    waiting = api.post(f"{url}status/", {"status": "waiting"}, format="json")
+    assert waiting.json()["status"] == "waiting", waiting.json()
+    assert_error(api.post(f"{url}status/", {"status": "resolved"}, format="json"), 400,
+                 "invalid", {"status"})  # fmt: skip
+    assert api.post(f"{url}status/", {"status": "open"}, format="json").json()["status"] == "open"
     blank = api.post(f"{url}resolve/", {"resolution": "  "}, format="json")
     assert_error(blank, 400, "invalid", {"resolution"})
     resolved = api.post(f"{url}resolve/", {"resolution": "Replaced the belt."}, format="json")

@@ -460,7 +460,7 @@ def test_a_case_is_assigned_resolved_closed_and_reopened(client_co: Client, cs: 
         services.case_resolve(by=cs, case=case, resolution="  ")
     case = services.case_resolve(by=cs, case=case, resolution="Replaced the fuser.")
     assert case.resolved_at is not None
-    with pytest.raises(CaseTransitionError, match="A resolved case cannot become waiting"):
+    with pytest.raises(CaseTransitionError, match="A case that is resolved cannot become waiting"):
         services.case_set_status(by=cs, case=case, to="waiting")
     case = services.case_close(by=cs, case=case)
     assert (case.status, case.resolution) == ("closed", "Replaced the fuser.")
