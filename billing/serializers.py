@@ -23,7 +23,8 @@ from accounts_crm.api import (
     VisibleRelatedFieldsMixin,
 )
 from billing.models import CheckFinding, FindingComment, Invoice, InvoiceLine, Payment
-from orders.models import QUANTITY, Order
+from billing.views import finding_message, rule_label
+from orders.models import QUANTITY, Order, VatNature
 from orders.serializers import MAX_VERSION, DecimalAnnotation, VersionedSerializer, version_field
 from projects.models import Milestone, Project
 from projects.serializers import BooleanAnnotation
@@ -54,6 +55,14 @@ class InvoiceLineSerializer(ModelSerializer):
     """A line of a draft invoice or credit note; its amounts follow the rounding rule."""
 
     invoice_version = invoice_version_field()
+    # Declared so the schema says "" (no nature: a rate above zero) is a value: DRF drops
+    # allow_blank from read-only model fields, and the enum would then refuse it.
+    vat_nature = serializers.ChoiceField(
+        choices=VatNature.choices,
+        allow_blank=True,
+        required=False,
+        help_text=_("VAT exemption nature code at a zero rate; empty otherwise."),
+    )
 
     class Meta:
         model = InvoiceLine
@@ -77,8 +86,12 @@ class InvoiceLineSerializer(ModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["net_amount", "vat_amount"]
+        # Percentages are bounded here too: a clear field error before the service.
         extra_kwargs = {
+            "discount": {"min_value": 0, "max_value": 100},
             "vat_rate": {
+                "min_value": 0,
+                "max_value": 100,
                 "required": False,
                 "help_text": _("The product's VAT rate (and nature) when left out."),
             },
@@ -117,6 +130,12 @@ class InvoiceLineReadSerializer(InvoiceLineSerializer):
     """A line as the invoice shows it (no write-only fields)."""
 
     invoice_version = None
+    vat_nature = serializers.ChoiceField(
+        choices=VatNature.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text=_("VAT exemption nature code at a zero rate; empty otherwise."),
+    )
 
     class Meta(InvoiceLineSerializer.Meta):
         fields = [f for f in InvoiceLineSerializer.Meta.fields if f != "invoice_version"]
@@ -157,6 +176,8 @@ class FindingSerializer(ModelSerializer):
     """What one rule found on one invoice; overridden with a reason, or resolved by the checks."""
 
     nam = IntegerAnnotation(source="nam_id", help_text=_("The client's NAM (user id)."))
+    rule_title = serializers.SerializerMethodField()
+    message = serializers.SerializerMethodField()
     compared_to_type = serializers.SerializerMethodField()
     comments = FindingCommentSerializer(many=True, read_only=True)
 
@@ -167,6 +188,7 @@ class FindingSerializer(ModelSerializer):
             "invoice",
             "line",
             "rule",
+            "rule_title",
             "key",
             "severity",
             "message",
@@ -188,6 +210,17 @@ class FindingSerializer(ModelSerializer):
             "comments",
         ]
         read_only_fields = fields
+
+    # The pages' wording: the rules engine renders both in the request's language.
+    @extend_schema_field(serializers.CharField(help_text=_("The rule's name for people.")))
+    def get_rule_title(self, finding: CheckFinding) -> str:
+        return rule_label(finding.rule)
+
+    @extend_schema_field(
+        serializers.CharField(help_text=_("What was found, in the request's language."))
+    )
+    def get_message(self, finding: CheckFinding) -> str:
+        return finding_message(finding)
 
     @extend_schema_field(
         serializers.CharField(

@@ -546,3 +546,23 @@ def test_it_documents_the_billing_api_in_the_schema(tmp_path: Path) -> None:
     assert "202" in paths["/api/v1/invoices/{id}/check-now/"]["post"]["responses"]
     assert "put" not in paths["/api/v1/payments/{id}/"]
     assert "post" not in paths["/api/v1/findings/"]
+
+
+def test_it_refuses_percentages_outside_0_to_100_on_a_line(book: BillingBook) -> None:
+    api = api_as(book.book.finance)
+    count = InvoiceLine.objects.count()
+    for field in ("discount", "vat_rate"):
+        response = api.post(
+            "/api/v1/invoice-lines/",
+            {"invoice": book.a.draft.pk, "invoice_version": version_of(book.a.draft),
+             "description": "Odd", "quantity": "1", "unit_price": "1.00", "vat_rate": "22",
+             field: "101"},
+            format="json",
+        )  # fmt: skip
+        assert_error(response, 400, "invalid", {field})
+    assert InvoiceLine.objects.count() == count
+
+
+def test_it_shows_a_line_without_vat_nature_as_an_empty_code(book: BillingBook) -> None:
+    row = api_as(book.book.finance).get(f"/api/v1/invoice-lines/{book.a.draft_line.pk}/").json()
+    assert row["vat_nature"] == ""
