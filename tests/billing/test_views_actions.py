@@ -237,7 +237,7 @@ def test_the_progress_says_when_the_worker_has_not_answered(finance_client, draf
         f"/billing/invoices/{draft.pk}/check/", {"since": since}, headers={"HX-Request": "true"}
     )
 
-    assert "The check is still queued" in page(response)
+    assert "No change from the check yet" in page(response)
     assert "hx-trigger" not in page(response)
 
 
@@ -453,3 +453,36 @@ def test_the_client_page_shows_invoices_balance_and_findings_to_the_nam(
     assert "Asked the client" in findings
     assert 'data-testid="comment-form"' in findings
     assert 'data-testid="override-form"' not in findings  # the NAM does not override
+
+
+def test_it_edits_a_line_of_a_draft(finance_client, draft):
+    line = draft.lines.select_related("product").first()
+    sku = line.product.sku
+
+    form = finance_client.get(f"/billing/invoices/{draft.pk}/lines/{line.pk}/edit/")
+    response = finance_client.post(
+        f"/billing/invoices/{draft.pk}/lines/{line.pk}/edit/",
+        {"sku": sku, "description": "Renamed", "quantity": "1", "unit_price": "12.00",
+         "discount": "0", "vat_rate": "22", "version": draft.version},
+    )  # fmt: skip
+
+    line.refresh_from_db()
+    assert f'value="{sku}"' in page(form)
+    assert line.product.sku == sku
+    assert response.status_code == 302
+    assert (line.description, line.net_amount) == ("Renamed", Decimal("12.00"))
+
+
+def test_a_line_of_an_issued_invoice_cannot_be_edited(finance_client, book, finance):
+    invoice = issued(book, finance)
+    line = invoice.lines.first()
+
+    response = finance_client.post(
+        f"/billing/invoices/{invoice.pk}/lines/{line.pk}/edit/",
+        {"description": "Changed", "quantity": "1", "unit_price": "1", "vat_rate": "22",
+         "version": invoice.version},
+    )  # fmt: skip
+
+    assert "an issued invoice cannot be changed" in page(response)
+    line.refresh_from_db()
+    assert line.description != "Changed"
