@@ -50,6 +50,7 @@ class ClientForm(forms.ModelForm):
             "tax_code",
             "sdi_code",
             "pec",
+            "split_payment",
             "parent",
             "team",
             "scope",

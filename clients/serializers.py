@@ -51,6 +51,7 @@ class ClientSerializer(ModelSerializer):
             "tax_code",
             "sdi_code",
             "pec",
+            "split_payment",
             "parent",
             "team",
             "scope",

@@ -74,6 +74,15 @@ def edit_data(client: Client, **changes) -> dict:
 # Clients -------------------------------------------------------------------------------------
 
 
+def test_a_split_payment_client_says_so_on_its_page(as_lead, team) -> None:
+    as_lead.post("/clients/new/", client_data(team, split_payment="on"))
+
+    client = Client.objects.get(name="Lario")
+    assert client.split_payment
+    page = as_lead.get(f"/clients/{client.pk}/").content.decode()
+    assert "the client pays the VAT to the State" in page
+
+
 def test_it_creates_a_client_for_a_team_the_lead_leads(as_lead, team) -> None:
     TeamFactory(name="Someone else's")
     page = as_lead.get("/clients/new/").content.decode()
