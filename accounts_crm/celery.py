@@ -25,6 +25,12 @@ app.conf.beat_schedule = {
         "schedule": 15 * 60.0,
         "options": {"expires": 14 * 60},
     },
+    # The invoice checks over the whole open book (billing/checks.py), once a night.
+    "invoice-check-nightly": {
+        "task": "billing.tasks.invoice_check_nightly",
+        "schedule": crontab(hour=2, minute=30),
+        "options": {"expires": 6 * 60 * 60},
+    },
     "clear-expired-sessions": {
         "task": "accounts_crm.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),

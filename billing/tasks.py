@@ -1,4 +1,5 @@
-"""Background jobs of billing: the invoice check, enqueued on commit by every invoice change.
+"""Background jobs of billing: the invoice check, enqueued on commit by every invoice change, and
+the nightly check of the whole open book (beat entry in accounts_crm/celery.py).
 
 The rules engine lives in billing/checks.py (`check_invoices(ids)`); it is imported when the task
 runs, so that a worker without it fails loudly (ImportError) instead of reporting a clean check.
@@ -15,6 +16,9 @@ TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 CHECK_MAX_RETRIES = 3
 CHECK_TIME_LIMIT = 120
 CHECK_SOFT_TIME_LIMIT = 100
+# The whole book: minutes, not hours (see the benchmark figures in billing/checks.py's note).
+NIGHTLY_TIME_LIMIT = 60 * 60
+NIGHTLY_SOFT_TIME_LIMIT = 55 * 60
 
 
 @shared_task(
@@ -37,4 +41,24 @@ def invoice_check(self: Task, invoice_ids: list[int]) -> object:
     except TRANSIENT_DB_ERRORS as error:
         if self.request.retries < CHECK_MAX_RETRIES:
             raise self.retry(exc=error, countdown=10 * 2**self.request.retries) from error
+        raise
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=CHECK_MAX_RETRIES,
+    time_limit=NIGHTLY_TIME_LIMIT,
+    soft_time_limit=NIGHTLY_SOFT_TIME_LIMIT,
+)
+def invoice_check_nightly(self: Task) -> object:
+    """The nightly batch: every rule over the whole open book (drafts and issued invoices not
+    fully paid), set-based. Safe to run twice (same upsert as the per-invoice check)."""
+    checks = importlib.import_module("billing.checks")
+    try:
+        return checks.check_open_book()
+    except TRANSIENT_DB_ERRORS as error:
+        if self.request.retries < CHECK_MAX_RETRIES:
+            raise self.retry(exc=error, countdown=60 * 2**self.request.retries) from error
         raise
