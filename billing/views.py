@@ -92,7 +92,7 @@ def finding_message(finding: CheckFinding) -> str:
     """The finding's message in the viewer's language: rendered by the rules engine from its
     rule and parameters, else the text stored when it was found."""
     checks = _checks()
-    if checks is None:
+    if checks is None or not finding.params:  # nothing to render it from: as stored
         return finding.message
     try:
         return checks.display_message(finding)

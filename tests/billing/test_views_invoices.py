@@ -313,3 +313,12 @@ def test_it_renders_a_finding_message_in_the_viewers_language(client, login, boo
     assert "1234.50 EUR" in english
     assert 'data-testid="finding-expected">1234.50 EUR' in english
     assert 'data-testid="finding-expected">1234,50 EUR' in italian
+
+
+def test_a_finding_without_params_shows_its_stored_message(finance_client, book, finance):
+    draft = services.invoice_from_order(by=finance, order=book.order)
+    CheckFindingFactory(invoice=draft, rule="price_vs_contract", params={}, message="As stored")
+
+    html = finance_client.get(f"/billing/invoices/{draft.pk}/").content.decode()
+
+    assert 'data-testid="finding-message">As stored<' in html
