@@ -3,10 +3,12 @@
 The schema is the one the app serves at /api/schema/, loaded through WSGI, so every endpoint a
 later issue adds is fuzzed by this test without touching it. It runs as a NAM and as finance
 (read-only on clients), against a small book committed to the test database (the clients book
-plus its orders corner: contracts, prices, orders, lines, opportunities). Detail and action URLs
-of resources the book has rows for point at a real row the caller sees, and the ids a body
-refers to (client, contract, product, order, ...) point at the book's rows, with the versions
-read from the database, so updates, actions and deletes reach the services behind the 404.
+plus its orders corner: contracts, prices, orders, lines, opportunities; its delivery corner; and
+its billing ledger: a draft invoice, an issued one with a payment and an open finding). Detail
+and action URLs of resources the book has rows for point at a real row the caller sees, and the
+ids a body refers to (client, contract, product, order, invoice, ...) point at the book's rows,
+with the versions read from the database, so updates, actions and deletes reach the services
+behind the 404.
 
 Bounded and reproducible: few examples per operation, derandomized Hypothesis, no shrinking.
 
@@ -34,9 +36,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from billing.models import Invoice, InvoiceLine
 from clients.models import Client
 from orders.models import Contract, Order, OrderLine
 from projects.models import Project, ServiceCase
+from tests.billing.api_book import add_ledgers
 from tests.projects.api_book import make_projects_book
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -58,6 +62,7 @@ VERSIONED = {
     "orders": Order,
     "projects": Project,
     "service-cases": ServiceCase,
+    "invoices": Invoice,
 }
 
 
@@ -66,6 +71,7 @@ def make_caller(principal: str) -> dict[str, Any]:
     projects_book = make_projects_book()
     orders_book = projects_book.orders
     book = orders_book.book
+    ledger = add_ledgers(orders_book).a
     user = book.a.nam if principal == "nam" else book.finance
     side, corner, delivery = book.a, orders_book.a, projects_book.a
     return {
@@ -98,6 +104,11 @@ def make_caller(principal: str) -> dict[str, Any]:
             "owner": side.nam.pk,
             "assignee": side.nam.pk,
             "trainer": side.nam.pk,
+            # A draft: lines can be added to it (a payment on it is a clean 400).
+            "invoice": ledger.draft.pk,
+            "order_line": corner.line.pk,
+            # Completed, billable, not invoiced: an invoice from it can be drafted.
+            "milestones": [ledger.milestone.pk],
         },
         "rows": {
             "clients": side.client.pk,
@@ -120,12 +131,17 @@ def make_caller(principal: str) -> dict[str, Any]:
             "initiatives": delivery.initiative.pk,
             "service-cases": delivery.case.pk,
             "service-levels": delivery.level.pk,
+            "invoices": ledger.draft.pk,  # a draft: it can be edited, issued, deleted
+            "invoice-lines": ledger.draft_line.pk,
+            "payments": ledger.payment.pk,
+            "findings": ledger.finding.pk,  # open: it can be overridden
         },
         # Actions that need another row than the resource's default one.
         "action_rows": {
             ("order-lines", "delivery"): corner.confirmed_line.pk,  # deliveries: confirmed only
             ("milestones", "reopen"): delivery.done.pk,  # only a completed one reopens
             ("service-cases", "reopen"): delivery.resolved_case.pk,
+            ("invoices", "credit-note"): ledger.issued.pk,  # only an issued invoice is credited
         },
     }
 
@@ -141,6 +157,14 @@ def _current_versions(body: dict[str, Any], resource: str | None, row: int | Non
         stored = Order.objects.filter(pk=order).values_list("version", flat=True).first()
         if stored is not None:
             body["order_version"] = stored
+    if "invoice_version" in body:
+        invoice = body.get("invoice")
+        if resource == "invoice-lines" and row is not None:
+            lines = InvoiceLine.objects.filter(pk=row)
+            invoice = lines.values_list("invoice_id", flat=True).first()
+        stored = Invoice.objects.filter(pk=invoice).values_list("version", flat=True).first()
+        if stored is not None:
+            body["invoice_version"] = stored
 
 
 def fuzz(operation: Any, mode: GenerationMode, principal: dict[str, Any]) -> str | None:
@@ -194,8 +218,14 @@ def fuzz(operation: Any, mode: GenerationMode, principal: dict[str, Any]) -> str
 
 
 @pytest.mark.parametrize("principal", ["nam", "finance"])
-def test_it_answers_every_operation_within_its_schema(principal: str) -> None:
+def test_it_answers_every_operation_within_its_schema(
+    principal: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from accounts_crm.wsgi import application
+    from billing import tasks
+
+    # Invoice changes enqueue their checks on commit; the broker is outside the product.
+    monkeypatch.setattr(tasks.invoice_check, "delay", lambda ids: None)
 
     caller = make_caller(principal)
     schema = schemathesis.openapi.from_wsgi(
