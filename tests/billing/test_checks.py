@@ -642,3 +642,24 @@ def test_services_enqueue_a_check_that_the_task_runs(
     invoice.refresh_from_db()
     assert invoice.check_status in ("clean", "flagged")
     assert invoice.check_status == ("flagged" if rules_of(invoice) else "clean")
+
+
+def test_the_nightly_task_retries_only_when_the_database_is_unreachable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from celery.exceptions import Retry
+    from django.db import OperationalError
+
+    def unreachable(**kwargs: object) -> None:
+        raise OperationalError("connection refused")
+
+    def broken(**kwargs: object) -> None:
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(checks, "check_open_book", unreachable)
+    monkeypatch.setattr(tasks.invoice_check_nightly, "retry", lambda **kw: Retry())
+    with pytest.raises(Retry):
+        tasks.invoice_check_nightly.run()
+    monkeypatch.setattr(checks, "check_open_book", broken)
+    with pytest.raises(ValueError, match="a bug"):
+        tasks.invoice_check_nightly.run()
