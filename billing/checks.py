@@ -11,6 +11,11 @@ that fixes an over-billing makes the over-billing finding go away. Checking a cr
 re-checks the invoice it credits (when that invoice is in the open book), which is how the
 finding goes away as soon as the credit note is issued.
 
+Cumulative rules (quantities, cap, duplicates) flag every checked invoice that takes part; a
+per-invoice check refreshes the findings of the invoice it checks (and of the invoice a credit
+note credits), the other invoices of the same order line or contract follow at their next check
+or in the nightly batch, which checks them all together.
+
 The invoice date of a rule is the issue date, or `today` for a draft that has none yet (the date
 it would get if issued now).
 
@@ -40,6 +45,9 @@ rules; a finding that holds again refreshes its expected/actual/amount and `last
 
 New ERROR findings notify finance and the NAM of the billed client, once per finding
 (notification key "invoice-finding:<id>").
+
+Concurrency: rows are upserted in (invoice, rule, key) order, `last_seen_at` only moves
+forward, and a deadlock between two runs is an OperationalError the tasks retry.
 
 Cost: one query to find the open book among the ids, one per rule, one upsert, one resolve, the
 check status (one read + an update per status), and the notifications (a fixed handful): the
