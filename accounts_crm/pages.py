@@ -1,5 +1,6 @@
-"""Small pieces every app's HTML views share: run a service into a form, the form page, htmx,
-sortable column headers, streamed CSV and the audit trail's field changes.
+"""Small pieces every app's HTML views share: run a service into a form or from a button, the
+form page, htmx, sortable column headers, streamed CSV, change histories, and links an app to
+the right adds to another app's page.
 
 They used to live, private, in clients/views.py; orders (and the apps after it) use them too, so
 they are public here, where the dependency arrow allows every app to import them.
@@ -8,16 +9,22 @@ they are public here, where the dependency arrow allows every app to import them
 from __future__ import annotations
 
 import csv
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps
+from django.contrib import messages
+from django.contrib.auth.models import User
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.db.models import Model
+from django.db.models import Model, Q
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.functional import Promise
 from django.utils.http import content_disposition_header
+from pghistory.models import Events
 
 from accounts_crm.errors import DomainError, NotAllowedError
 
@@ -130,3 +137,68 @@ def field_change(model: type[Model], name: str, values: list[Any]) -> dict[str, 
         "old": choices.get(values[0], values[0]),
         "new": choices.get(values[1], values[1]),
     }
+
+
+def change_history(row: Model, *, models: list[str]) -> list[Any]:
+    """The audit trail of `row` and of the rows of `models` that point at it (its lines, its
+    prices), newest first, with authors and field names resolved like the client page's."""
+    label = row._meta.label
+    events = list(
+        Events.objects.references(row)
+        .filter(pgh_obj_model__in=[label, *models])
+        .filter(~Q(pgh_obj_model=label) | Q(pgh_obj_id=str(row.pk)))  # not another order's
+        .order_by("-pgh_created_at", "-pgh_id")[:HISTORY_LIMIT]
+    )
+    user_ids = {(event.pgh_context or {}).get("user") for event in events} - {None}
+    authors = {user.pk: user for user in User.objects.filter(pk__in=user_ids)}
+    for event in events:
+        event.author = authors.get((event.pgh_context or {}).get("user"))
+        model = apps.get_model(event.pgh_obj_model)
+        event.subject = model._meta.verbose_name
+        event.changes = [
+            field_change(model, name, values)
+            for name, values in sorted((event.pgh_diff or {}).items())
+        ]
+    return events
+
+
+# What `run_action` answers when the service refused: the refusal is already a message.
+FAILED = object()
+
+
+def run_action(request: HttpRequest, service: Callable[..., Any], **kwargs: Any) -> Any:
+    """Run a button's service; what it refuses becomes an error message (FAILED), or a 403."""
+    try:
+        return service(**kwargs)
+    except NotAllowedError as error:
+        raise PermissionDenied(error.message) from error
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except DomainError as error:
+        messages.error(request, error.message)
+    return FAILED
+
+
+@dataclass(frozen=True)
+class PageLink:
+    """A button one app puts on another app's page (billing's "Invoice this order")."""
+
+    label: str | Promise
+    url: str
+
+
+# page name ("orders.order") -> functions (request, row) -> PageLink or None. An app to the right
+# of the arrow registers in its AppConfig.ready(); the page never imports it.
+PAGE_LINKS: defaultdict[str, list[Callable[[HttpRequest, Any], PageLink | None]]] = defaultdict(
+    list
+)
+
+
+def register_page_link(page: str, link: Callable[[HttpRequest, Any], PageLink | None]) -> None:
+    if link not in PAGE_LINKS[page]:
+        PAGE_LINKS[page].append(link)
+
+
+def page_links(request: HttpRequest, page: str, row: Any) -> list[PageLink]:
+    """The links other apps add to `page` for `row`, those that apply to this person and row."""
+    return [link for make in PAGE_LINKS[page] if (link := make(request, row)) is not None]

@@ -7,8 +7,14 @@ class BillingConfig(AppConfig):
     verbose_name = _("Billing")
 
     def ready(self) -> None:
-        # The client page's sections (clients/views.py CLIENT_SECTIONS), before its history.
+        from accounts_crm.pages import register_page_link
         from billing import views
+
+        # Finance invoices an order, or a project's completed milestones, from their pages.
+        register_page_link("orders.order", views.invoice_order_link)
+        register_page_link("projects.project", views.invoice_project_link)
+
+        # The client page's sections (clients/views.py CLIENT_SECTIONS), before its history.
         from clients.views import CLIENT_SECTIONS, ClientSection
 
         if any(section.slug == "invoices" for section in CLIENT_SECTIONS):

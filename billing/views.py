@@ -13,13 +13,12 @@ from __future__ import annotations
 import datetime
 import importlib
 from collections import defaultdict
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -34,11 +33,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts_crm.access import get_visible_or_404
 from accounts_crm.errors import DomainError, NotAllowedError
 from accounts_crm.pages import (
+    FAILED,
+    PageLink,
+    change_history,
     csv_response,
     form_page,
     is_htmx_partial,
     posted_data,
     require,
+    run_action,
     save_form,
     sort_columns,
 )
@@ -57,7 +60,6 @@ from billing.models import CheckFinding, Invoice, InvoiceLine
 from clients.models import Client
 from orders import selectors as order_selectors
 from orders.models import Contract, ContractPrice, OrderLine
-from orders.views import _change_history
 from projects import selectors as project_selectors
 from projects.models import Milestone
 
@@ -67,8 +69,6 @@ SECTION_LIMIT = 10  # rows per section on the client page; the list behind it ha
 # clean) leaves no trace to wait for, so after this the page says so instead of spinning.
 CHECK_POLL_SECONDS = 2
 CHECK_WAIT_SECONDS = 30
-
-FAILED = object()
 
 
 # Rules and finding messages: from the rules engine when it offers them -----------------------
@@ -131,19 +131,6 @@ def _invoice(request: HttpRequest, pk: int) -> Invoice:
 def _invoice_url(invoice: Invoice | int, section: str = "top") -> str:
     pk = invoice if isinstance(invoice, int) else invoice.pk
     return f"{reverse('billing:invoice_detail', args=[pk])}#{section}"
-
-
-def _done(request: HttpRequest, service: Callable[..., Any], **kwargs: Any) -> Any:
-    """Run a button's service; what it refuses becomes an error message (FAILED), or a 403."""
-    try:
-        return service(**kwargs)
-    except NotAllowedError as error:
-        raise PermissionDenied(error.message) from error
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    except DomainError as error:
-        messages.error(request, error.message)
-    return FAILED
 
 
 def _version(request: HttpRequest) -> int:
@@ -349,7 +336,7 @@ def _detail_context(request: HttpRequest, invoice: Invoice, **forms_: Any) -> di
 def invoice_detail(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = _invoice(request, pk)
     context = _detail_context(request, invoice)
-    context["history"] = _change_history(
+    context["history"] = change_history(
         invoice,
         models=["billing.InvoiceLine", "billing.Payment", "billing.CheckFinding",
                 "billing.FindingComment"],
@@ -394,7 +381,7 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
     # After the lookups: an order or project the person may not see is a 404, not a 403.
     require(policies.can_manage_invoices(request.user))
     if request.method == "POST":
-        invoice = _done(request, service, by=request.user, **kwargs)
+        invoice = run_action(request, service, by=request.user, **kwargs)
         if invoice is not FAILED:
             messages.success(
                 request,
@@ -403,6 +390,22 @@ def invoice_create(request: HttpRequest) -> HttpResponse:
             return redirect(_invoice_url(invoice))
     context["back"] = back
     return render(request, "billing/invoice_create.html", context)
+
+
+def invoice_order_link(request: HttpRequest, order: Any) -> PageLink | None:
+    """ "Invoice this order" on the order page: for finance, once the order is past draft."""
+    if not policies.can_manage_invoices(request.user) or order.status in ("draft", "cancelled"):
+        return None
+    url = f"{reverse('billing:invoice_create')}?order={order.pk}"
+    return PageLink(gettext_lazy("Invoice this order"), url)
+
+
+def invoice_project_link(request: HttpRequest, project: Any) -> PageLink | None:
+    """ "Invoice completed milestones" on the project page: for finance."""
+    if not policies.can_manage_invoices(request.user):
+        return None
+    url = f"{reverse('billing:invoice_create')}?project={project.pk}"
+    return PageLink(gettext_lazy("Invoice completed milestones"), url)
 
 
 @require_http_methods(["GET", "POST"])
@@ -428,7 +431,7 @@ def invoice_delete(request: HttpRequest, pk: int) -> HttpResponse:
     invoice = _invoice(request, pk)
     require(policies.can_manage_invoices(request.user))
     number = invoice.display_number
-    if _done(request, services.invoice_delete, by=request.user, invoice=invoice) is FAILED:
+    if run_action(request, services.invoice_delete, by=request.user, invoice=invoice) is FAILED:
         return redirect(_invoice_url(invoice))
     messages.success(request, _("Draft %(invoice)s deleted.") % {"invoice": number})
     return redirect("billing:invoice_list")
@@ -498,7 +501,7 @@ def line_delete(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
     invoice = _invoice(request, pk)
     line = _line(invoice, line_pk)
     require(policies.can_manage_invoices(request.user))
-    result = _done(
+    result = run_action(
         request, services.invoice_line_delete, by=request.user, line=line,
         version=_version(request),
     )  # fmt: skip
@@ -562,7 +565,7 @@ def invoice_issue(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, _("Give a valid issue date."))
         return redirect(_invoice_url(invoice))
-    issued = _done(
+    issued = run_action(
         request, services.invoice_issue, by=request.user, invoice=invoice,
         version=form.cleaned_data["version"] or 0, issue_date=form.cleaned_data["issue_date"],
     )  # fmt: skip
@@ -599,7 +602,7 @@ def payment_delete(request: HttpRequest, pk: int, payment_pk: int) -> HttpRespon
         raise Http404(_("No payment of this invoice matches the given query."))
     require(policies.can_manage_invoices(request.user))
     payment.invoice = invoice
-    if _done(request, services.payment_delete, by=request.user, payment=payment) is not FAILED:
+    if run_action(request, services.payment_delete, by=request.user, payment=payment) is not FAILED:
         messages.success(request, _("Payment removed."))
     return redirect(_invoice_url(invoice, "payments"))
 
@@ -686,7 +689,7 @@ def finding_comment(request: HttpRequest, pk: int) -> HttpResponse:
     back = _safe_next(request, _finding_url(finding))
     if not form.is_valid():
         return _finding_refused(request, finding, "comment_errors", form.errors["text"])
-    result = _done(
+    result = run_action(
         request, services.finding_comment, by=request.user, finding=finding,
         text=form.cleaned_data["text"],
     )  # fmt: skip

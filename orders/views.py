@@ -14,13 +14,10 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.apps import apps
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -29,18 +26,18 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from pghistory.models import Events
 
 from accounts_crm.access import get_visible_or_404
-from accounts_crm.errors import DomainError, NotAllowedError
 from accounts_crm.pages import (
-    HISTORY_LIMIT,
+    FAILED,
+    change_history,
     csv_response,
-    field_change,
     form_page,
     is_htmx_partial,
+    page_links,
     posted_data,
     require,
+    run_action,
     save_form,
     sort_columns,
 )
@@ -85,45 +82,6 @@ def _client(request: HttpRequest, pk: int) -> Client:
 
 def _order(request: HttpRequest, pk: int) -> Order:
     return selectors.order_detail(user=request.user, pk=pk)
-
-
-FAILED = object()
-
-
-def _done(request: HttpRequest, service: Callable[..., Any], **kwargs: Any) -> Any:
-    """Run a button's service; what it refuses becomes an error message (FAILED), or a 403."""
-    try:
-        return service(**kwargs)
-    except NotAllowedError as error:
-        raise PermissionDenied(error.message) from error
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    except DomainError as error:
-        messages.error(request, error.message)
-    return FAILED
-
-
-def _change_history(row: Any, *, models: list[str]) -> list[Any]:
-    """The audit trail of `row` and of the rows of `models` that point at it (its lines, its
-    prices), newest first, with authors and field names resolved like the client page's."""
-    label = row._meta.label
-    events = list(
-        Events.objects.references(row)
-        .filter(pgh_obj_model__in=[label, *models])
-        .filter(~Q(pgh_obj_model=label) | Q(pgh_obj_id=str(row.pk)))  # not another order's
-        .order_by("-pgh_created_at", "-pgh_id")[:HISTORY_LIMIT]
-    )
-    user_ids = {(event.pgh_context or {}).get("user") for event in events} - {None}
-    authors = {user.pk: user for user in User.objects.filter(pk__in=user_ids)}
-    for event in events:
-        event.author = authors.get((event.pgh_context or {}).get("user"))
-        model = apps.get_model(event.pgh_obj_model)
-        event.subject = model._meta.verbose_name
-        event.changes = [
-            field_change(model, name, values)
-            for name, values in sorted((event.pgh_diff or {}).items())
-        ]
-    return events
 
 
 def _order_url(order: Order, section: str = "top") -> str:
@@ -386,6 +344,8 @@ def _order_context(
         # Deliveries are recorded by anyone working on the account, once the order is confirmed.
         "can_deliver": order.status in DELIVERABLE
         and can_work_on_client(request.user, order.client),
+        # Buttons apps to the right of orders add (billing: "Invoice this order").
+        "page_links": page_links(request, "orders.order", order),
     }
 
 
@@ -393,7 +353,7 @@ def _order_context(
 def order_detail(request: HttpRequest, pk: int) -> HttpResponse:
     order = _order(request, pk)
     context = _order_context(request, order)
-    context["history"] = _change_history(order, models=["orders.OrderLine"])
+    context["history"] = change_history(order, models=["orders.OrderLine"])
     return render(request, "orders/order_detail.html", context)
 
 
@@ -499,7 +459,7 @@ def line_delete(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
     require(policies.can_take_orders(request.user, order.client))
     version = request.POST.get("version", "")
     if (
-        _done(
+        run_action(
             request,
             services.order_line_delete,
             by=request.user,
@@ -522,7 +482,7 @@ def line_delivery(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, " ".join(form.errors["delivered_quantity"]))
     elif (
-        _done(
+        run_action(
             request,
             services.order_record_delivery,
             by=request.user,
@@ -543,7 +503,8 @@ def order_transition(request: HttpRequest, pk: int) -> HttpResponse:
     if to not in Order.Status.values:
         messages.error(request, _("Choose the status the order moves to."))
     elif (
-        _done(request, services.order_transition, by=request.user, order=order, to=to) is not FAILED
+        run_action(request, services.order_transition, by=request.user, order=order, to=to)
+        is not FAILED
     ):
         messages.success(
             request,
@@ -558,7 +519,7 @@ def order_reorder(request: HttpRequest, pk: int) -> HttpResponse:
     """One click: a draft copy of this order at today's prices, opened for editing."""
     order = _order(request, pk)
     require(policies.can_take_orders(request.user, order.client))
-    copy = _done(request, services.order_reorder, by=request.user, order=order)
+    copy = run_action(request, services.order_reorder, by=request.user, order=order)
     if copy is FAILED:
         return redirect(_order_url(order))
     messages.success(
@@ -587,7 +548,7 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contract": contract,
         "prices": contract.prices.all(),
         "can_manage": policies.can_manage_contracts(request.user, contract.client),
-        "history": _change_history(contract, models=["orders.ContractPrice"]),
+        "history": change_history(contract, models=["orders.ContractPrice"]),
     }
     return render(request, "orders/contract_detail.html", context)
 
@@ -684,7 +645,7 @@ def opportunity_win(request: HttpRequest, pk: int) -> HttpResponse:
         selectors.opportunity_list(user=request.user), request.user, pk=pk
     )
     require(policies.can_take_orders(request.user, opportunity.client))
-    order = _done(request, services.opportunity_win, by=request.user, opportunity=opportunity)
+    order = run_action(request, services.opportunity_win, by=request.user, opportunity=opportunity)
     if order is FAILED:
         return redirect(reverse("clients:client_detail", args=[opportunity.client_id]))
     messages.success(
@@ -796,7 +757,7 @@ def suggestion_opportunity(request: HttpRequest, client_pk: int) -> HttpResponse
         messages.error(request, error)
     else:
         whitespace = form.cleaned_data["source"] == Opportunity.Source.WHITESPACE
-        opportunity = _done(
+        opportunity = run_action(
             request, suggestions.suggestion_to_opportunity, by=request.user, client=client,
             source=form.cleaned_data["source"],
             product=None if whitespace else form.cleaned_data["product"],

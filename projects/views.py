@@ -33,17 +33,20 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts_crm.access import get_visible_or_404
 from accounts_crm.errors import DomainError, NotAllowedError
 from accounts_crm.pages import (
+    FAILED,
+    change_history,
     csv_response,
     form_page,
     is_htmx_partial,
+    page_links,
     posted_data,
     require,
+    run_action,
     save_form,
     sort_columns,
 )
 from clients import selectors as client_selectors
 from clients.models import Client
-from orders.views import _change_history
 from projects import policies, selectors, services
 from projects.filters import (
     MarketingInitiativeFilter,
@@ -82,21 +85,6 @@ WEEK_GRID_MAX_DAYS = 190  # week lines only while they stay readable
 
 
 # Helpers -------------------------------------------------------------------------------------
-
-FAILED = object()
-
-
-def _done(request: HttpRequest, service: Callable[..., Any], **kwargs: Any) -> Any:
-    """Run a button's service; what it refuses becomes an error message (FAILED), or a 403."""
-    try:
-        return service(**kwargs)
-    except NotAllowedError as error:
-        raise PermissionDenied(error.message) from error
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    except DomainError as error:
-        messages.error(request, error.message)
-    return FAILED
 
 
 def _client(request: HttpRequest, pk: int) -> Client:
@@ -390,6 +378,8 @@ def _plan_context(request: HttpRequest, project: Project) -> dict[str, Any]:
         milestone.late = milestone.is_overdue()
     return {
         "project": project,
+        # Buttons apps to the right of projects add (billing: "Invoice completed milestones").
+        "page_links": page_links(request, "projects.project", project),
         "milestones": milestones,
         "health": project.health,
         "health_reason": _health_reason(project, milestones),
@@ -425,7 +415,7 @@ def _health_reason(project: Project, milestones: list[Milestone]) -> str:
 def project_detail(request: HttpRequest, pk: int) -> HttpResponse:
     project = selectors.project_detail(user=request.user, pk=pk)
     context = _plan_context(request, project)
-    context["history"] = _change_history(project, models=["projects.Milestone", "projects.Task"])
+    context["history"] = change_history(project, models=["projects.Milestone", "projects.Task"])
     context["tasks"] = [
         *((task, m.name) for m in context["milestones"] for task in m.tasks.all()),
         *((task, "") for task in project.loose_tasks),
@@ -486,9 +476,9 @@ def _plan_response(request: HttpRequest, project_id: int) -> HttpResponse:
 def milestone_complete(request: HttpRequest, pk: int) -> HttpResponse:
     milestone = _milestone(request, pk)
     require(policies.can_complete_milestone(request.user, milestone))
-    if _done(request, services.milestone_complete, by=request.user, milestone=milestone) is not (
-        FAILED
-    ):
+    if run_action(
+        request, services.milestone_complete, by=request.user, milestone=milestone
+    ) is not (FAILED):
         messages.success(request, _("“%(name)s” completed.") % {"name": milestone.name})
     return _plan_response(request, milestone.project_id)
 
@@ -497,7 +487,7 @@ def milestone_complete(request: HttpRequest, pk: int) -> HttpResponse:
 def milestone_reopen(request: HttpRequest, pk: int) -> HttpResponse:
     milestone = _milestone(request, pk)
     require(policies.can_complete_milestone(request.user, milestone))
-    if _done(request, services.milestone_reopen, by=request.user, milestone=milestone) is not (
+    if run_action(request, services.milestone_reopen, by=request.user, milestone=milestone) is not (
         FAILED
     ):
         messages.success(request, _("“%(name)s” reopened.") % {"name": milestone.name})
@@ -610,7 +600,7 @@ def task_done(request: HttpRequest, pk: int) -> HttpResponse:
     task = _task(request, pk)
     require(policies.can_mark_task_done(request.user, task))
     done = request.POST.get("done", "1") == "1"
-    if _done(request, services.task_done, by=request.user, task=task, done=done) is not FAILED:
+    if run_action(request, services.task_done, by=request.user, task=task, done=done) is not FAILED:
         message = _("“%(task)s” done.") if done else _("“%(task)s” is open again.")
         messages.success(request, message % {"task": task})
     return redirect(_project_url(task.project_id, "tasks"))
@@ -735,7 +725,10 @@ def attendance_remove(request: HttpRequest, pk: int, attendance_pk: int) -> Http
     if row is None:
         raise Http404
     row.session = session
-    if _done(request, services.attendance_remove, by=request.user, attendance=row) is not FAILED:
+    if (
+        run_action(request, services.attendance_remove, by=request.user, attendance=row)
+        is not FAILED
+    ):
         messages.success(request, _("%(contact)s removed.") % {"contact": row.contact})
     return redirect(_training_url(session.pk, "attendance"))
 
@@ -749,7 +742,7 @@ def initiative_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "initiative": initiative,
         "can_run": policies.can_run_projects(request.user, initiative.client),
-        "history": _change_history(initiative, models=[]),
+        "history": change_history(initiative, models=[]),
     }
     return render(request, "projects/initiative_detail.html", context)
 
@@ -806,7 +799,7 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         ]
         if can_handle
         else [],
-        "history": _change_history(case, models=[]),
+        "history": change_history(case, models=[]),
     }
     return render(request, "projects/case_detail.html", context)
 
@@ -845,7 +838,7 @@ def case_assign(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, " ".join(form.errors["assignee"]))
     elif (
-        _done(
+        run_action(
             request,
             services.case_assign,
             by=request.user,
@@ -866,7 +859,10 @@ def case_status(request: HttpRequest, pk: int) -> HttpResponse:
     to = request.POST.get("to", "")
     if to not in ServiceCase.OPEN_STATUSES:
         messages.error(request, _("Choose the status the case moves to."))
-    elif _done(request, services.case_set_status, by=request.user, case=case, to=to) is not FAILED:
+    elif (
+        run_action(request, services.case_set_status, by=request.user, case=case, to=to)
+        is not FAILED
+    ):
         messages.success(
             request,
             _("Case %(case)s is now %(status)s.")
@@ -891,7 +887,7 @@ def case_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     kwargs: dict[str, Any] = {"by": request.user, "case": case}
     if action != "reopen":
         kwargs["resolution"] = request.POST.get("resolution", "")
-    if _done(request, service, **kwargs) is not FAILED:
+    if run_action(request, service, **kwargs) is not FAILED:
         messages.success(request, str(message) % {"case": case})
     return redirect(_case_url(case.pk))
 

@@ -28,6 +28,7 @@ from tests.factories import (
     InvoiceFactory,
     InvoiceLineFactory,
     ProductFactory,
+    ProjectFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -322,3 +323,32 @@ def test_a_finding_without_params_shows_its_stored_message(finance_client, book,
     html = finance_client.get(f"/billing/invoices/{draft.pk}/").content.decode()
 
     assert 'data-testid="finding-message">As stored<' in html
+
+
+# Buttons billing adds to the order and project pages -------------------------------------------
+
+
+def test_finance_invoices_a_confirmed_order_from_its_page_and_the_nam_is_not_offered_it(
+    finance_client, book, login, client
+) -> None:
+    order_url = f"/orders/{book.order.pk}/"
+    link = f'href="/billing/invoices/new/?order={book.order.pk}"'
+
+    assert link in finance_client.get(order_url).content.decode()
+    book.order.status = "draft"
+    book.order.save(update_fields=["status"])
+    assert link not in finance_client.get(order_url).content.decode()
+
+    book.order.status = "confirmed"
+    book.order.save(update_fields=["status"])
+    finance_client.logout()
+    login(book.nam)
+    assert link not in client.get(order_url).content.decode()
+
+
+def test_finance_invoices_a_projects_milestones_from_its_page(finance_client, book) -> None:
+    project = ProjectFactory(client=book.client)
+
+    page = finance_client.get(f"/projects/{project.pk}/").content.decode()
+
+    assert f'href="/billing/invoices/new/?project={project.pk}"' in page
