@@ -384,12 +384,12 @@ class InvoiceLine(TimeStampedModel):
             models.CheckConstraint(
                 condition=Q(discount__gte=0, discount__lte=100),
                 name="invoice_line_discount_range",
-                violation_error_message=_("The discount is between 0 and 100%."),
+                violation_error_message=_("The discount is between 0 and 100%%."),
             ),
             models.CheckConstraint(
                 condition=Q(vat_rate__gte=0, vat_rate__lte=100),
                 name="invoice_line_vat_rate_range",
-                violation_error_message=_("The VAT rate is between 0 and 100%."),
+                violation_error_message=_("The VAT rate is between 0 and 100%%."),
             ),
             models.CheckConstraint(
                 condition=vat_nature_matches_rate(),

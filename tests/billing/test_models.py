@@ -116,6 +116,22 @@ def test_full_clean_gives_the_constraint_message() -> None:
         invoice.full_clean()
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [({"discount": D("150")}, "discount is between 0 and 100%."),
+     ({"vat_rate": D("122")}, "VAT rate is between 0 and 100%.")],
+)  # fmt: skip
+def test_the_percentage_range_constraints_say_so_in_words(fields: dict, message: str) -> None:
+    # The field validators usually answer first; the constraints' own messages must still render.
+    line = InvoiceLineFactory()
+    for name, value in fields.items():
+        setattr(line, name, value)
+    with pytest.raises(ValidationError) as caught:
+        line.validate_constraints()
+    assert message in " ".join(caught.value.messages)
+
+
 LINE_UPDATES = [
     ({"quantity": D("0")}, "invoice_line_quantity_positive"),
     ({"quantity": D("-1")}, "invoice_line_quantity_positive"),
