@@ -81,11 +81,13 @@ from projects.models import Milestone
 __all__ = [
     "RULES",
     "CheckResult",
+    "Row",
     "Rule",
     "check_invoices",
     "check_open_book",
     "display_message",
     "open_book_ids",
+    "register",
     "rule_for",
 ]
 
@@ -140,12 +142,14 @@ class Rule:
     message: ClassVar[Promise]
     value_kind: ClassVar[str] = "money"  # money | quantity | percent | date | text
     compared_model: ClassVar[type[models.Model] | None] = None
-    sql: ClassVar[str]
+    sql: ClassVar[str | None] = None  # None: the rule overrides rows() instead
 
     def query(
         self, invoice_ids: Sequence[int], *, today: datetime.date | None = None
     ) -> tuple[str, dict[str, Any]]:
         """This rule's core query alone: (sql, params) for `cursor.execute`."""
+        if self.sql is None:
+            raise NotImplementedError(f"Rule {self.code} computes its rows without one query.")
         params = {"ids": list(invoice_ids), "today": today or timezone.localdate()}
         # A rule's sql either starts with its own CTEs ("name AS (...)") or is the SELECT.
         joint = "\n" if self.sql.lstrip().upper().startswith("SELECT") else ",\n"
