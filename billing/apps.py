@@ -8,7 +8,10 @@ class BillingConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts_crm.pages import register_page_link
-        from billing import views
+        from billing import sdi_rules, views
+
+        # The exchange system's (SdI) own checks run as one more invoice-check rule.
+        sdi_rules.register_with_checks()
 
         # Finance invoices an order, or a project's completed milestones, from their pages.
         register_page_link("orders.order", views.invoice_order_link)
