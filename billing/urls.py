@@ -9,6 +9,13 @@ urlpatterns = [
     path("invoices/new/", views.invoice_create, name="invoice_create"),
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
     path("invoices/<int:pk>/print/", views.invoice_print, name="invoice_print"),
+    path("invoices/<int:pk>/einvoice/", views.invoice_einvoice, name="invoice_einvoice"),
+    path(
+        "invoices/<int:pk>/einvoice/<int:export_pk>/",
+        views.einvoice_download,
+        name="einvoice_download",
+    ),
+    path("invoices/einvoice-batch/", views.einvoice_batch, name="einvoice_batch"),
     path("invoices/<int:pk>/edit/", views.invoice_edit, name="invoice_edit"),
     path("invoices/<int:pk>/delete/", views.invoice_delete, name="invoice_delete"),
     path("invoices/<int:pk>/lines/add/", views.line_add, name="line_add"),

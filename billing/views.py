@@ -18,16 +18,16 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts_crm.access import get_visible_or_404
@@ -45,7 +45,7 @@ from accounts_crm.pages import (
     save_form,
     sort_columns,
 )
-from billing import policies, selectors, services
+from billing import fatturapa, policies, selectors, services
 from billing.filters import FindingFilter, InvoiceFilter
 from billing.forms import (
     CommentForm,
@@ -56,7 +56,7 @@ from billing.forms import (
     OverrideForm,
     PaymentForm,
 )
-from billing.models import CheckFinding, Invoice, InvoiceLine
+from billing.models import ISSUED_STATUSES, CheckFinding, EInvoiceExport, Invoice, InvoiceLine
 from clients.models import Client
 from orders import selectors as order_selectors
 from orders.models import Contract, ContractPrice, OrderLine
@@ -69,6 +69,13 @@ SECTION_LIMIT = 10  # rows per section on the client page; the list behind it ha
 # clean) leaves no trace to wait for, so after this the page says so instead of spinning.
 CHECK_POLL_SECONDS = 2
 CHECK_WAIT_SECONDS = 30
+# The most invoices one "Export filtered (ZIP)" exports: the export runs in the request, in one
+# transaction, and keeps every file; a larger book goes a filter (a month, a client) at a time.
+EINVOICE_BATCH_LIMIT = 500
+# SdI findings listed one message each after a refused export; the rest are counted.
+EINVOICE_FINDINGS_SHOWN = 20
+XML_CONTENT_TYPE = "application/xml"
+ZIP_CONTENT_TYPE = "application/zip"
 
 
 # Rules and finding messages: from the rules engine when it offers them -----------------------
@@ -274,6 +281,8 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "columns": sort_columns(LIST_COLUMNS, request.GET.get("ordering", "")),
         "can_manage": policies.can_manage_invoices(request.user),
+        "can_export_einvoices": policies.can_export_einvoices(request.user),
+        "einvoice_batch_limit": EINVOICE_BATCH_LIMIT,
     }
     template = "billing/invoice_list.html"
     response = render(
@@ -301,6 +310,7 @@ def _detail_context(request: HttpRequest, invoice: Invoice, **forms_: Any) -> di
         line.gross_amount = line.net_amount + line.vat_amount
     is_draft = invoice.is_draft
     can_edit = can_manage and is_draft
+    can_export = policies.can_export_einvoices(user)
     open_errors = [f for f in findings if f.status == "open" and f.severity == "error"]
     context = {
         "invoice": invoice,
@@ -320,6 +330,9 @@ def _detail_context(request: HttpRequest, invoice: Invoice, **forms_: Any) -> di
         "can_credit": can_manage
         and invoice.kind == Invoice.Kind.INVOICE
         and invoice.status in ("issued", "partially_paid", "paid"),
+        "can_export_einvoice": can_export and invoice.status in ISSUED_STATUSES,
+        # Finance only (they alone download the files): one query, whatever their number.
+        "einvoice_exports": _einvoice_exports(invoice) if can_export else None,
         "line_form": forms_.get("line_form") or (
             InvoiceLineForm(line=InvoiceLine(invoice=invoice), auto_id="line_%s")
             if can_edit else None
@@ -352,6 +365,156 @@ def invoice_print(request: HttpRequest, pk: int) -> HttpResponse:
     for line in lines:
         line.gross_amount = line.net_amount + line.vat_amount
     return render(request, "billing/invoice_print.html", {"invoice": invoice, "lines": lines})
+
+
+# E-invoices (FatturaPA: billing/fatturapa.py) --------------------------------------------------
+
+
+def _einvoice_exports(invoice: Invoice) -> list[EInvoiceExport]:
+    """The invoice's exported files, newest first, with who exported them (not their XML)."""
+    return list(
+        EInvoiceExport.objects.filter(invoice=invoice)
+        .select_related("created_by")
+        .defer("xml")
+        .order_by("-created_at", "-pk")
+    )
+
+
+def _download(content: bytes, *, file_name: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, file_name)
+    return response
+
+
+def _einvoice_refused(request: HttpRequest, error: DomainError | ValidationError) -> None:
+    """Why nothing was exported, as messages: the refusal, then each SdI finding on its own."""
+    if isinstance(error, ValidationError):  # the seller profile does not pass its own rules
+        messages.error(
+            request,
+            _("The seller fiscal profile is not valid: %(errors)s")
+            % {"errors": " ".join(error.messages)},
+        )
+        return
+    findings = list(getattr(error, "findings", []))
+    if not findings:
+        messages.error(request, error.message)
+        return
+    messages.error(
+        request,
+        ngettext(
+            "Nothing was exported: the exchange system (SdI) would reject it for %(count)s "
+            "finding. Fix the invoice, then export again.",
+            "Nothing was exported: the exchange system (SdI) would reject it for %(count)s "
+            "findings. Fix the invoices, then export again.",
+            len(findings),
+        )
+        % {"count": len(findings)},
+    )
+    for finding in findings[:EINVOICE_FINDINGS_SHOWN]:
+        messages.error(request, str(finding))
+    if len(findings) > EINVOICE_FINDINGS_SHOWN:
+        more = len(findings) - EINVOICE_FINDINGS_SHOWN
+        messages.error(
+            request,
+            ngettext("... and %(count)s more finding.", "... and %(count)s more findings.", more)
+            % {"count": more},
+        )
+
+
+def _visible_invoice(request: HttpRequest, pk: int) -> Invoice:
+    """The invoice without the page's prefetches: an export reads what it needs itself."""
+    return get_visible_or_404(Invoice.objects, request.user, pk=pk)
+
+
+@require_POST
+def invoice_einvoice(request: HttpRequest, pk: int) -> HttpResponse:
+    """Export the issued invoice or credit note as a FatturaPA file and download it (finance)."""
+    invoice = _visible_invoice(request, pk)
+    require(policies.can_export_einvoices(request.user))
+    try:
+        export = fatturapa.einvoice_export(by=request.user, invoice=invoice)
+    except NotAllowedError as error:
+        raise PermissionDenied(error.message) from error
+    except (DomainError, ValidationError) as error:
+        _einvoice_refused(request, error)
+        return redirect(_invoice_url(invoice, "einvoice"))
+    return _download(
+        export.xml.encode("utf-8"), file_name=export.file_name, content_type=XML_CONTENT_TYPE
+    )
+
+
+@require_GET
+def einvoice_download(request: HttpRequest, pk: int, export_pk: int) -> HttpResponse:
+    """A file exported before, exactly as it was exported (finance)."""
+    invoice = _visible_invoice(request, pk)
+    require(policies.can_export_einvoices(request.user))
+    export = EInvoiceExport.objects.filter(invoice=invoice, pk=export_pk).first()
+    if export is None:
+        raise Http404(_("No e-invoice export of this invoice matches the given query."))
+    return _download(
+        export.xml.encode("utf-8"), file_name=export.file_name, content_type=XML_CONTENT_TYPE
+    )
+
+
+@require_POST
+def einvoice_batch(request: HttpRequest) -> HttpResponse:
+    """Export the issued invoices and credit notes of the list's current filters (the query
+    string, InvoiceFilter) as one zip: drafts are skipped and counted, more than
+    EINVOICE_BATCH_LIMIT is refused, and one refused invoice exports nothing (the core's rule)."""
+    require(policies.can_export_einvoices(request.user))
+    back = reverse("billing:invoice_list")
+    query = request.GET.copy()
+    query.pop("page", None)
+    if query:
+        back = f"{back}?{query.urlencode()}"
+    filterset = InvoiceFilter(
+        request.GET, queryset=selectors.invoice_list(user=request.user), request=request
+    )
+    if not filterset.is_valid():
+        messages.error(request, _("Correct the filters before exporting."))
+        return redirect(back)
+    rows = filterset.qs
+    ids = list(
+        rows.filter(status__in=ISSUED_STATUSES)
+        .order_by("pk")
+        .values_list("pk", flat=True)[: EINVOICE_BATCH_LIMIT + 1]
+    )
+    if len(ids) > EINVOICE_BATCH_LIMIT:
+        messages.error(
+            request,
+            _(
+                "More than %(limit)s issued invoices match these filters: narrow them (a period, "
+                "a client) and export again."
+            )
+            % {"limit": EINVOICE_BATCH_LIMIT},
+        )
+        return redirect(back)
+    if not ids:
+        messages.error(request, _("No issued invoice or credit note matches these filters."))
+        return redirect(back)
+    invoices = list(Invoice.objects.filter(pk__in=ids).order_by("pk"))
+    try:
+        batch = fatturapa.einvoice_export_batch(by=request.user, invoices=invoices)
+    except NotAllowedError as error:
+        raise PermissionDenied(error.message) from error
+    except (DomainError, ValidationError) as error:
+        _einvoice_refused(request, error)
+        return redirect(back)
+    if drafts := rows.exclude(status__in=ISSUED_STATUSES).count():
+        messages.info(
+            request,
+            ngettext(
+                "%(count)s draft matching the filters was skipped: only issued invoices and "
+                "credit notes are exported.",
+                "%(count)s drafts matching the filters were skipped: only issued invoices and "
+                "credit notes are exported.",
+                drafts,
+            )
+            % {"count": drafts},
+        )
+    response = _download(batch.zip_bytes, file_name=batch.zip_name, content_type=ZIP_CONTENT_TYPE)
+    response["X-Skipped-Drafts"] = str(drafts)
+    return response
 
 
 # Creating and editing drafts -----------------------------------------------------------------
