@@ -12,6 +12,9 @@ Invoices are created empty (`POST /invoices/`), from what an order has not invoi
 `version` read (409 if stale); its lines change through `/invoice-lines/` with the invoice's
 `invoice_version`. `issue` numbers it; `credit-note` drafts a credit note of an issued invoice
 (all of it by default: issuing that note cancels the invoice); `check-now` re-runs its checks.
+Finance exports issued invoices and credit notes as FatturaPA files: `einvoice` (one, the XML)
+and `einvoice-batch` (the list's filters, a zip), both refused as a whole with 400 and the
+exchange system's findings.
 """
 
 from __future__ import annotations
@@ -19,16 +22,20 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import mixins, serializers, status, viewsets
+from rest_framework import mixins, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -36,9 +43,16 @@ from rest_framework.routers import SimpleRouter
 from rest_framework.serializers import BaseSerializer
 
 from accounts_crm.access import AnyUser
-from accounts_crm.api import PolicyPermission, ServiceViewSetMixin
-from billing import filters, policies, selectors, services
-from billing.models import CheckFinding, FindingComment, Invoice, InvoiceLine, Payment
+from accounts_crm.api import ErrorSerializer, PolicyPermission, ServiceViewSetMixin
+from billing import fatturapa, filters, policies, selectors, services
+from billing.models import (
+    ISSUED_STATUSES,
+    CheckFinding,
+    FindingComment,
+    Invoice,
+    InvoiceLine,
+    Payment,
+)
 from billing.serializers import (
     AgingSerializer,
     CommentSerializer,
@@ -59,6 +73,75 @@ from clients.services import apply_fields
 from orders.api import stale
 
 router = SimpleRouter()
+
+# The most invoices one `einvoice-batch` call exports (the pages' limit, for the same reasons).
+EINVOICE_BATCH_LIMIT = 500
+
+
+class FileRenderer(renderers.BaseRenderer):
+    """Lets a caller ask for a file action's media type (`Accept: application/xml`); the file
+    itself leaves as an HttpResponse, so only an error body reaches here: it stays JSON."""
+
+    charset = None
+    render_style = "binary"
+
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: dict[str, Any] | None = None,
+    ) -> bytes:
+        if isinstance(data, bytes):
+            return data
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
+        return renderers.JSONRenderer().render(data, "application/json", renderer_context)
+
+
+class XMLFileRenderer(FileRenderer):
+    media_type = "application/xml"
+    format = "xml"
+
+
+class ZipFileRenderer(FileRenderer):
+    media_type = "application/zip"
+    format = "zip"
+
+
+def file_response(content: bytes, *, file_name: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, file_name)
+    return response
+
+
+def einvoice_refused(error: Exception) -> Response:
+    """400 in the one error shape; an SdI refusal lists each finding under `fields.findings`."""
+    if isinstance(error, DjangoValidationError):
+        message = " ".join(error.messages)
+        return Response(
+            {"code": "invalid", "message": message, "fields": {}}, status.HTTP_400_BAD_REQUEST
+        )
+    findings = [str(finding) for finding in getattr(error, "findings", [])]
+    body = {
+        "code": getattr(error, "code", "einvoice_error"),
+        "message": getattr(error, "message", str(error)),
+        "fields": {"findings": findings} if findings else {},
+    }
+    return Response(body, status.HTTP_400_BAD_REQUEST)
+
+
+# The file renderers would add a `format` query parameter; the Accept header is enough.
+NO_FORMAT = OpenApiParameter("format", exclude=True)
+EINVOICE_ERRORS = OpenApiResponse(
+    ErrorSerializer,
+    description=(
+        "Nothing was exported: code `einvoice_error` (a draft, no seller profile, a text "
+        "outside Latin-1, the file fails the schema, too many invoices, none matching) or "
+        "`einvoice_refused` (the exchange system's checks: `message` lists every finding, "
+        "and `fields.findings` has one entry each)."
+    ),
+)
 
 
 class BillingViewSet(ServiceViewSetMixin):
@@ -124,7 +207,7 @@ class InvoiceViewSet(BillingViewSet, viewsets.ModelViewSet):
 
     def get_queryset(self) -> QuerySet[Invoice]:
         invoices = selectors.invoice_list(user=self.request.user)
-        if self.action == "list":
+        if self.action in ("list", "einvoice", "einvoice_batch"):
             return invoices
         # What selectors.invoice_detail fetches.
         findings = finding_rows(CheckFinding.objects.all())
@@ -255,6 +338,90 @@ class InvoiceViewSet(BillingViewSet, viewsets.ModelViewSet):
             by=request.user, invoice=invoice, lines=lines, notes=data["notes"]
         )
         return self.answer(note, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=None,
+        parameters=[NO_FORMAT],
+        responses={
+            (200, "application/xml"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description=(
+                    "The FatturaPA file (FPR12), named in Content-Disposition "
+                    "(IT<seller VAT>_<progressive>.xml); it is kept and listed on the invoice."
+                ),
+            ),
+            400: EINVOICE_ERRORS,
+        },
+        description=(
+            "Export this issued invoice or credit note as a FatturaPA XML file (finance and "
+            "admin). Refused with 400 and nothing kept when the exchange system would reject it."
+        ),
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="einvoice",
+        renderer_classes=[renderers.JSONRenderer, XMLFileRenderer],
+    )
+    def einvoice(self, request: Request, pk: str | None = None) -> Response | HttpResponse:
+        invoice = self.get_object()
+        self.require(policies.can_export_einvoices(request.user))
+        try:
+            export = fatturapa.einvoice_export(by=request.user, invoice=invoice)
+        except (fatturapa.EInvoiceError, DjangoValidationError) as error:
+            return einvoice_refused(error)
+        return file_response(
+            export.xml.encode("utf-8"), file_name=export.file_name, content_type="application/xml"
+        )
+
+    @extend_schema(
+        request=None,
+        filters=True,
+        parameters=[NO_FORMAT],
+        responses={
+            (200, "application/zip"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="One FatturaPA file per invoice, zipped, named in Content-Disposition.",
+            ),
+            400: EINVOICE_ERRORS,
+        },
+        description=(
+            "Export the issued invoices and credit notes matching the list's filters (same "
+            "query parameters as the list; drafts are skipped and counted in the "
+            f"X-Skipped-Drafts header) as a zip, at most {EINVOICE_BATCH_LIMIT}: all of them "
+            "or none (finance and admin)."
+        ),
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="einvoice-batch",
+        renderer_classes=[renderers.JSONRenderer, ZipFileRenderer],
+    )
+    def einvoice_batch(self, request: Request) -> Response | HttpResponse:
+        self.require(policies.can_export_einvoices(request.user))
+        rows = self.filter_queryset(self.get_queryset())
+        issued = rows.filter(status__in=ISSUED_STATUSES).order_by("pk")
+        ids = list(issued.values_list("pk", flat=True)[: EINVOICE_BATCH_LIMIT + 1])
+        if len(ids) > EINVOICE_BATCH_LIMIT:
+            message = _(
+                "More than %(limit)s issued invoices match these filters: narrow them (a period, "
+                "a client) and export again."
+            ) % {"limit": EINVOICE_BATCH_LIMIT}
+            return einvoice_refused(fatturapa.EInvoiceError(str(message)))
+        if not ids:
+            message = _("No issued invoice or credit note matches these filters.")
+            return einvoice_refused(fatturapa.EInvoiceError(str(message)))
+        invoices = list(Invoice.objects.filter(pk__in=ids).order_by("pk"))
+        try:
+            batch = fatturapa.einvoice_export_batch(by=request.user, invoices=invoices)
+        except (fatturapa.EInvoiceError, DjangoValidationError) as error:
+            return einvoice_refused(error)
+        response = file_response(
+            batch.zip_bytes, file_name=batch.zip_name, content_type="application/zip"
+        )
+        response["X-Skipped-Drafts"] = str(rows.exclude(status__in=ISSUED_STATUSES).count())
+        return response
 
 
 # Invoice lines -----------------------------------------------------------------------------------
