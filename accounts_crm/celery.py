@@ -31,6 +31,13 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=2, minute=30),
         "options": {"expires": 6 * 60 * 60},
     },
+    # Overdue receivables to the NAMs and finance (billing/payment_watch.py), each morning before
+    # office hours. Once per threshold by its keys: a late or repeated run tells nobody twice.
+    "payment-watch": {
+        "task": "billing.tasks.payment_watch",
+        "schedule": crontab(hour=7, minute=15),
+        "options": {"expires": 6 * 60 * 60},
+    },
     "clear-expired-sessions": {
         "task": "accounts_crm.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
