@@ -111,6 +111,8 @@ class DemoClient:
     country: str = "IT"
     # Invoices go through SDI with this recipient code, or to the PEC address with 0000000.
     by_pec: bool = False
+    # Scissione dei pagamenti: a company on the MEF lists (controlled by public bodies).
+    split_payment: bool = False
 
     @property
     def slug(self) -> str:
@@ -261,9 +263,10 @@ DEMO_CLIENTS: tuple[DemoClient, ...] = (
     _client("Energia Adriatica", "S.p.A.", partita_iva(7740051, 2), SOUTH, "Energy & utilities",
             ("Via Guglielmo Marconi 15", "60125", "Ancona", "AN", "marche", "IT"),
             scope="international", tier="strategic"),
+    # The grid company is controlled by the region's municipalities: split payment.
     _client("Energia Adriatica Reti", "S.p.A.", partita_iva(7740052, 9), SOUTH,
             "Energy & utilities", ("Via Po 22", "66100", "Chieti", "CH", "abruzzo", "IT"),
-            parent="Energia Adriatica"),
+            parent="Energia Adriatica", split_payment=True),
     _client("Energia Adriatica Rinnovabili", "S.r.l.", partita_iva(7740053, 46), SOUTH,
             "Energy & utilities", ("Via Appia 45", "85100", "Potenza", "PZ", "basilicata", "IT"),
             parent="Energia Adriatica"),
@@ -491,6 +494,7 @@ def _seed_clients() -> None:
             "province": demo.province,
             "region": demo.region,
             "country": demo.country,
+            "split_payment": demo.split_payment,
         }
         client, created = Client.objects.get_or_create(name=demo.name, defaults=values)
         if not created:
@@ -1648,7 +1652,161 @@ def _seed_billing() -> None:
     clients = [d.name for d in DEMO_CLIENTS]
     if not Invoice.objects.filter(client__name__in=clients).exists():
         _DemoBilling().build()
+    _seed_seller_profile()
+    _seed_einvoices()
     _run_demo_checks(clients)
+
+
+# E-invoicing: our fiscal profile and one issued document of every FatturaPA kind -------------
+#
+# The seller (billing.SellerProfile, the CedentePrestatore and transmitter of every file) and a
+# few orders taken, delivered, invoiced and issued today through the services, one per kind the
+# FatturaPA export has to get right: several VAT rates on one invoice, exempt and excluded lines
+# with their nature codes (and the virtual stamp duty they bring), a credit note (TD04) of a
+# multi-rate invoice, an intra-EU client (goods N3.2, services N2.1) and a split-payment client
+# (EsigibilitaIVA S). Each is found by its order's client PO, so it is made once; all of them
+# pass the invoice checks and the exchange system's (SdI) checks, so finance can export them.
+
+DEMO_SELLER_VAT = partita_iva(9087651, 15)  # a Milan tax office number, valid for python-stdnum
+DEMO_SELLER: dict[str, object] = {
+    "name": "Key Account Solutions S.p.A.",
+    "vat_number": DEMO_SELLER_VAT,
+    "tax_code": DEMO_SELLER_VAT,
+    "regime_fiscale": "RF01",
+    "street": "Via Melchiorre Gioia",
+    "street_number": "8",
+    "postal_code": "20124",
+    "city": "Milano",
+    "province": "MI",
+    "country": "IT",
+    "transmitter_country": "IT",
+    "transmitter_code": DEMO_SELLER_VAT,
+    "rea_office": "MI",
+    "rea_number": "2104567",
+    "share_capital": Decimal("500000.00"),
+    "email": "fatturazione@key-account-solutions.example",
+    "phone": "0287654321",
+}
+
+
+@dataclass(frozen=True)
+class DemoEInvoice:
+    kind: str  # the client PO of its order: DEMO-FE-<kind>
+    client: str
+    title: str
+    items: tuple[tuple[str, int], ...]  # SKU, quantity (delivered in full)
+    # Lines whose VAT treatment differs from the product's: SKU -> (rate, nature).
+    vat: tuple[tuple[str, str, str], ...] = ()
+    # Lines billed without an order line: (description, quantity, price, rate, nature).
+    extra: tuple[tuple[str, str, str, str, str], ...] = ()
+    # Credit note of some of the invoice's lines: (SKU, quantity), and why.
+    credit: tuple[tuple[str, int], ...] = ()
+    credit_reason: str = ""
+
+
+DEMO_EINVOICES: tuple[DemoEInvoice, ...] = (
+    # A sales convention: workshops (22%), catering and rooms (10%), printed manuals (4%); ten
+    # covers were not served, so part of the catering is credited (a multi-rate TD04).
+    DemoEInvoice("several-rates", "Tessile Biellese Holding", "Convention rete vendita",
+                 (("TRN-KEY-01", 2), ("HOS-CAT-01", 60), ("HOS-HTL-01", 12), ("PUB-MAN-01", 20)),
+                 credit=(("HOS-CAT-01", 10), ("PUB-MAN-01", 2)),
+                 credit_reason="Dieci coperti non serviti e due manuali resi."),
+    # Financed training (exempt, N4) plus the trainers' travel advanced in the client's name
+    # (excluded, art. 15: N1); the exempt amount is over 77.47, so virtual stamp duty is due.
+    DemoEInvoice("exempt", "Farmaceutica Tirrenica", "Piano formativo finanziato",
+                 (("TRN-FIN-01", 8), ("TRN-ERP-B", 2)),
+                 extra=(("Spese di trasferta anticipate in nome e per conto del cliente "
+                         "(art. 15 DPR 633/72)", "1", "236.40", "0", "N1"),)),
+    # An intra-EU client: goods are non-taxable supplies (art. 41 DL 331/93, N3.2), services
+    # are outside the scope of Italian VAT (art. 7-ter DPR 633/72, N2.1).
+    DemoEInvoice("foreign", "OML France", "Stampanti etichette per l'atelier di Grenoble",
+                 (("HW-PRN-LB", 2), ("SRV-INST-D", 2)),
+                 vat=(("HW-PRN-LB", "0", "N3.2"), ("SRV-INST-D", "0", "N2.1"))),
+    # The grid company pays the VAT to the State (split payment): EsigibilitaIVA S.
+    DemoEInvoice("split-payment", "Energia Adriatica Reti", "Contatori per le cabine di Chieti",
+                 (("ENM-MTR-01", 10), ("ENM-GTW-01", 2))),
+)  # fmt: skip
+
+
+def _seed_seller_profile() -> None:
+    """Our fiscal profile, made once (then edited in the admin, never overwritten here)."""
+    from billing.models import SellerProfile
+
+    if SellerProfile.objects.exists():
+        return
+    seller = SellerProfile(**DEMO_SELLER)
+    seller.full_clean()
+    seller.save()
+
+
+def _seed_einvoices() -> None:
+    from billing import services as billing
+    from billing.models import Invoice, InvoiceLine
+    from clients.models import Client
+    from orders import services as orders
+    from orders.models import Order, OrderLine, Product
+
+    made = set(
+        Order.objects.filter(client_po__startswith="DEMO-FE-").values_list("client_po", flat=True)
+    )
+    wanted = [entry for entry in DEMO_EINVOICES if f"DEMO-FE-{entry.kind}" not in made]
+    if not wanted:
+        return
+    today = timezone.localdate()
+    finance = User.objects.get(username="anna.finance")
+    users = {
+        u.username: u for u in User.objects.filter(username__in=[d.username for d in DEMO_USERS])
+    }
+    clients = {c.name: c for c in Client.objects.filter(name__in=[e.client for e in wanted])}
+    skus = {sku for entry in wanted for sku, _quantity in entry.items}
+    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+    for entry in wanted:
+        demo = next(d for d in DEMO_CLIENTS if d.name == entry.client)
+        client = clients[entry.client]
+        if demo.split_payment and not client.split_payment:
+            # A book seeded before split payment existed: the flag goes with its invoice.
+            Client.objects.filter(pk=client.pk).update(split_payment=True)
+        nam = users[demo.nam or TEAM_STAFF[demo.team]["nam"]]
+        ordered_on = today - datetime.timedelta(days=18)
+        order = orders.order_create(by=nam, order=Order(
+            client=client, contract=orders.applicable_contract(client=client, on=ordered_on),
+            order_date=ordered_on, requested_delivery=ordered_on + datetime.timedelta(days=10),
+            client_po=f"DEMO-FE-{entry.kind}", notes=entry.title,
+        ))  # fmt: skip
+        for sku, quantity in entry.items:
+            orders.order_line_save(
+                by=nam,
+                line=OrderLine(order=order, product=products[sku], quantity=Decimal(quantity)),
+            )
+        for status in ("submitted", "confirmed"):
+            order = orders.order_transition(by=nam, order=order, to=status)
+        for line in order.lines.order_by("pk"):
+            orders.order_record_delivery(by=nam, line=line, delivered_quantity=line.quantity)
+
+        invoice = billing.invoice_from_order(by=finance, order=order)
+        treatment = {sku: (Decimal(rate), nature) for sku, rate, nature in entry.vat}
+        for line in invoice.lines.select_related("product").order_by("position"):
+            if line.product.sku in treatment:
+                line.vat_rate, line.vat_nature = treatment[line.product.sku]
+                billing.invoice_line_save(by=finance, line=line)
+        for description, quantity, price, rate, nature in entry.extra:
+            billing.invoice_line_save(by=finance, line=InvoiceLine(
+                invoice=invoice, description=description, quantity=Decimal(quantity),
+                unit_price=Decimal(price), discount=Decimal("0"), vat_rate=Decimal(rate),
+                vat_nature=nature,
+            ))  # fmt: skip
+        invoice = billing.invoice_issue(by=finance, invoice=invoice, issue_date=today)
+        if not entry.credit:
+            continue
+        by_sku = {line.product.sku: line for line in invoice.lines.select_related("product")
+                  if line.product_id}  # fmt: skip
+        note = billing.credit_note_create(
+            by=finance, invoice=invoice, notes=entry.credit_reason,
+            lines=[billing.CreditLine(by_sku[sku], quantity=Decimal(quantity))
+                   for sku, quantity in entry.credit],
+        )  # fmt: skip
+        billing.invoice_issue(by=finance, invoice=Invoice.objects.get(pk=note.pk),
+                              issue_date=today)  # fmt: skip
 
 
 def _run_demo_checks(client_names: list[str]) -> None:
