@@ -332,7 +332,7 @@ def _detail_context(request: HttpRequest, invoice: Invoice, **forms_: Any) -> di
         and invoice.status in ("issued", "partially_paid", "paid"),
         "can_export_einvoice": can_export and invoice.status in ISSUED_STATUSES,
         # Finance only (they alone download the files): one query, whatever their number.
-        "einvoice_exports": _einvoice_exports(invoice) if can_export else None,
+        "einvoice_exports": _einvoice_exports(invoice) if can_export and not is_draft else None,
         "line_form": forms_.get("line_form") or (
             InvoiceLineForm(line=InvoiceLine(invoice=invoice), auto_id="line_%s")
             if can_edit else None
