@@ -9,7 +9,9 @@ chart of contacts at every company, account teams with every role, recent activi
 steps, and this year's account plans; a product catalogue, contracts with agreed prices, two
 years of orders and a few opportunities; projects in every status with their timelines (some
 late, one at risk), tasks, training sessions with attendance and feedback, marketing initiatives
-and service cases (some past their SLA), so the deadline scan finds real work. Everything is
+and service cases (some past their SLA), so the deadline scan finds real work; a year of
+invoices with one mistake of every kind the checks look for; the seller's fiscal profile and an
+issued e-invoice of every FatturaPA kind, ready for finance to export. Everything is
 derived from the tables below (the order history with a fixed random seed, relative to the day of
 seeding), so every run and every machine gets the same book.
 """
