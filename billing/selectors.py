@@ -40,6 +40,7 @@ from billing.models import (
     OPEN_STATUSES,
     ZERO,
     CheckFinding,
+    EInvoiceExport,
     FindingComment,
     Invoice,
     InvoiceLine,
@@ -364,4 +365,15 @@ def client_findings(*, user: AnyUser, client: Client) -> QuerySet[CheckFinding]:
         .prefetch_related(
             Prefetch("comments", queryset=FindingComment.objects.select_related("author"))
         )
+    )
+
+
+def einvoice_exports(*, invoice: Invoice) -> list[EInvoiceExport]:
+    """The invoice's exported e-invoice files, newest first, with who exported them; their XML
+    is left out (it is read only when a file is downloaded). Two tables, one query."""
+    return list(
+        EInvoiceExport.objects.filter(invoice=invoice)
+        .select_related("created_by")
+        .defer("xml")
+        .order_by("-created_at", "-pk")
     )

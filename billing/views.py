@@ -332,7 +332,9 @@ def _detail_context(request: HttpRequest, invoice: Invoice, **forms_: Any) -> di
         and invoice.status in ("issued", "partially_paid", "paid"),
         "can_export_einvoice": can_export and invoice.status in ISSUED_STATUSES,
         # Finance only (they alone download the files): one query, whatever their number.
-        "einvoice_exports": _einvoice_exports(invoice) if can_export and not is_draft else None,
+        "einvoice_exports": (
+            selectors.einvoice_exports(invoice=invoice) if can_export and not is_draft else None
+        ),
         "line_form": forms_.get("line_form") or (
             InvoiceLineForm(line=InvoiceLine(invoice=invoice), auto_id="line_%s")
             if can_edit else None
@@ -368,16 +370,6 @@ def invoice_print(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # E-invoices (FatturaPA: billing/fatturapa.py) --------------------------------------------------
-
-
-def _einvoice_exports(invoice: Invoice) -> list[EInvoiceExport]:
-    """The invoice's exported files, newest first, with who exported them (not their XML)."""
-    return list(
-        EInvoiceExport.objects.filter(invoice=invoice)
-        .select_related("created_by")
-        .defer("xml")
-        .order_by("-created_at", "-pk")
-    )
 
 
 def _download(content: bytes, *, file_name: str, content_type: str) -> HttpResponse:
