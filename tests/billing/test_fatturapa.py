@@ -4,7 +4,6 @@ access, the "schema not configured" path, and the models' constraints."""
 
 from __future__ import annotations
 
-import datetime
 import io
 import zipfile
 from decimal import Decimal
@@ -12,7 +11,6 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
@@ -21,6 +19,7 @@ from accounts_crm.errors import NotAllowedError
 from billing import fatturapa, services
 from billing.fatturapa import EInvoiceError, EInvoiceRefusedError
 from billing.models import EInvoiceCounter, EInvoiceExport, InvoiceLine, SellerProfile
+from tests.billing.conftest import EINVOICE_ISSUED_ON, FATTURAPA_SCHEMA, FATTURAPA_SHARED
 from tests.factories import (
     AccountTeamMemberFactory,
     ClientFactory,
@@ -29,28 +28,17 @@ from tests.factories import (
     UserFactory,
 )
 
-SHARED = Path(settings.BASE_DIR).parent / "shared" / "fatturapa"
-SCHEMA = SHARED / "Schema_del_file_xml_FatturaPA_v1.2.2.xsd"
+# The schema and seller fixtures are in tests/billing/conftest.py (shared with the page and API
+# tests of the export); the schema stays outside the repo, in ../shared/fatturapa.
+SHARED = FATTURAPA_SHARED
+SCHEMA = FATTURAPA_SCHEMA
 NS = {"p": fatturapa.NAMESPACE}
-ISSUED_ON = datetime.date(2026, 3, 10)
+ISSUED_ON = EINVOICE_ISSUED_ON
 
 needs_schema = pytest.mark.skipif(
     not SCHEMA.is_file(),
     reason=f"the official FatturaPA schema is not in {SHARED} (test data kept outside the repo)",
 )
-
-
-@pytest.fixture
-def schema(settings: object) -> Path:
-    if not SCHEMA.is_file():
-        pytest.skip(f"the official FatturaPA schema is not in {SHARED}")
-    settings.FATTURAPA_SCHEMA_PATH = str(SCHEMA)
-    return SCHEMA
-
-
-@pytest.fixture
-def seller(db: None) -> SellerProfile:
-    return SellerProfileFactory()
 
 
 def italian_client(**fields: object) -> object:
