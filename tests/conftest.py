@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import translation
@@ -69,3 +71,19 @@ def login(client: Client) -> Callable[[User], Client]:
         return client
 
     return do_login
+
+
+@pytest.fixture
+def as_principal(
+    client: Client, login: Callable[[User], Client], world: Any
+) -> Callable[[str], Client]:
+    """For the access matrices: sign in as one of `world.users` (the module's own `world`
+    fixture), or stay anonymous; pages answer in English."""
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    def sign_in(principal: str) -> Client:
+        if principal != "anonymous":
+            login(world.users[principal])
+        return client
+
+    return sign_in

@@ -22,7 +22,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from accounts_crm.access import Role
 from billing import services
@@ -271,18 +270,6 @@ def expected_status(principal: str, endpoint: Endpoint) -> int:
     if principal not in SEES_A:
         return 404
     return allowed if endpoint.need in RIGHTS[principal] else 403
-
-
-@pytest.fixture
-def as_principal(client, login, world) -> Callable[[str], Any]:
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-
-    def sign_in(principal: str) -> Any:
-        if principal != "anonymous":
-            login(world.users[principal])
-        return client
-
-    return sign_in
 
 
 @pytest.mark.parametrize("principal", PRINCIPALS)

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from accounts_crm.access import Role
 from clients.models import AccountPlan, AccountTeamMember, Activity, Client, Contact, Site
@@ -225,18 +224,6 @@ def expected_status(principal: str, endpoint: Endpoint) -> int:
     if principal not in SEES_A:
         return 404
     return allowed if endpoint.need in RIGHTS[principal] else 403
-
-
-@pytest.fixture
-def as_principal(client, login, world) -> Callable[[str], Any]:
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-
-    def sign_in(principal: str) -> Any:
-        if principal != "anonymous":
-            login(world.users[principal])
-        return client
-
-    return sign_in
 
 
 @pytest.mark.parametrize("principal", PRINCIPALS)

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from accounts_crm.access import Role
@@ -309,18 +308,6 @@ def expected_status(principal: str, endpoint: Endpoint) -> int:
         return 404
     allowed = 200 if endpoint.method == "get" else 302
     return allowed if endpoint.need in RIGHTS[principal] else 403
-
-
-@pytest.fixture
-def as_principal(client, login, world) -> Callable[[str], Any]:
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-
-    def sign_in(principal: str) -> Any:
-        if principal != "anonymous":
-            login(world.users[principal])
-        return client
-
-    return sign_in
 
 
 @pytest.mark.parametrize("principal", PRINCIPALS)
