@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -67,7 +68,10 @@ def finance(db: None) -> object:
 # Shared by the export's page and API tests. The official schema is test data kept OUTSIDE the
 # repo (../shared/fatturapa, see its SOURCE.md): tests read it from there, never copy it.
 
-FATTURAPA_SHARED = Path(settings.BASE_DIR).parent / "shared" / "fatturapa"
+# FATTURAPA_TEST_DIR points elsewhere when the checkout does not sit beside ../shared.
+FATTURAPA_SHARED = Path(
+    os.environ.get("FATTURAPA_TEST_DIR") or Path(settings.BASE_DIR).parent / "shared" / "fatturapa"
+)
 FATTURAPA_SCHEMA = FATTURAPA_SHARED / "Schema_del_file_xml_FatturaPA_v1.2.2.xsd"
 EINVOICE_ISSUED_ON = datetime.date(2026, 3, 10)
 

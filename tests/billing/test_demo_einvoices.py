@@ -12,7 +12,6 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Count, Q
 from stdnum.eu import vat as eu_vat
@@ -22,11 +21,12 @@ from accounts_crm import demo
 from billing import fatturapa
 from billing.models import ISSUED_STATUSES, CheckFinding, EInvoiceExport, Invoice, SellerProfile
 from orders.models import Order
+from tests.billing.conftest import FATTURAPA_SCHEMA, FATTURAPA_SHARED
 
 pytestmark = pytest.mark.django_db
 
-SHARED = Path(settings.BASE_DIR).parent / "shared" / "fatturapa"
-SCHEMA = SHARED / "Schema_del_file_xml_FatturaPA_v1.2.2.xsd"
+SHARED = FATTURAPA_SHARED
+SCHEMA = FATTURAPA_SCHEMA
 NS = {"p": fatturapa.NAMESPACE}
 
 
