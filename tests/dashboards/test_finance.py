@@ -24,6 +24,7 @@ from tests.factories import (
     ClientFactory,
     InvoiceFactory,
     PaymentFactory,
+    TeamFactory,
 )
 
 D = Decimal
@@ -303,9 +304,9 @@ def test_every_figure_links_to_the_list_that_explains_it(
     assert charts["top_overdue"]["urls"][0] == top["url"]
 
 
-def _grow(n: int) -> None:
+def _grow(n: int, team: Any = None) -> None:
     for _ in range(n):
-        client = ClientFactory()
+        client = ClientFactory(**({"team": team} if team else {}))
         AccountTeamMemberFactory(client=client, role="nam")
         invoice = issued(client, gross="10", issued_on=TODAY - datetime.timedelta(days=20),
                          due=TODAY - datetime.timedelta(days=5), check="flagged")  # fmt: skip
@@ -314,19 +315,24 @@ def _grow(n: int) -> None:
 
 
 @pytest.mark.parametrize("size", [2, 40])
+@pytest.mark.parametrize("role", [Role.FINANCE, Role.TEAM_LEAD])
 def test_the_page_costs_the_same_queries_at_2_and_40_clients(
-    size: int, finance: User, login: Callable[[User], HttpClient],
+    size: int, role: Role, make_user: Callable[..., User], login: Callable[[User], HttpClient],
     django_assert_num_queries: Any,
 ) -> None:  # fmt: skip
-    _grow(size)
-    http = login(finance)
+    viewer = make_user(role)
+    team = TeamFactory(lead=viewer)
+    _grow(size, team=team)
+    _grow(3)  # another team's accounts: the lead does not see them
+    http = login(viewer)
     # session, user, roles (3); aging, credit sales, check queue, findings by rule, collected,
     # top overdue (6); the navbar's notification count (1); the session saved at the end
     # (savepoint, update, release: 3).
     with django_assert_num_queries(QUERIES):
         response = http.get("/dashboards/")
     assert response.status_code == 200
-    assert sum(r["findings"] for r in response.context["findings_by_rule"]) == size
+    seen = size if role == Role.TEAM_LEAD else size + 3
+    assert sum(r["findings"] for r in response.context["findings_by_rule"]) == seen
 
 
 QUERIES = 13
