@@ -196,18 +196,20 @@ def _score(client: Client, *, today: datetime.date) -> Health:
     signals["finding_errors"], signals["finding_warnings"] = errors, warnings
     if errors or warnings:
         points = min(errors * FINDING_ERROR_POINTS + warnings * FINDING_WARNING_POINTS, FINDING_CAP)
-        total = errors + warnings
-        penalties.append(
-            (
-                points,
-                ngettext(
-                    "%(count)d open invoice finding (%(errors)d errors)",
-                    "%(count)d open invoice findings (%(errors)d errors)",
-                    total,
-                )
-                % {"count": total, "errors": errors},
+        parts = []
+        if errors:
+            parts.append(
+                ngettext("%(count)d open invoice error", "%(count)d open invoice errors", errors)
+                % {"count": errors}
             )
-        )
+        if warnings:
+            parts.append(
+                ngettext(
+                    "%(count)d open invoice warning", "%(count)d open invoice warnings", warnings
+                )
+                % {"count": warnings}
+            )
+        penalties.append((points, ", ".join(parts)))
 
     breaches = client.sla_breaches or 0
     signals["sla_breaches"] = breaches

@@ -110,9 +110,11 @@ def test_open_findings_weigh_6_per_error_and_2_per_warning(finance: User) -> Non
     CheckFindingFactory.create_batch(2, invoice=invoice, severity="warning")
     CheckFindingFactory(invoice=invoice, severity="error", status="resolved", resolved_at=NOW)
     result = health(finance, client)
-    assert (result.score, result.reasons) == (90, ["3 open invoice findings (1 errors)"])
+    assert (result.score, result.reasons) == (90, ["1 open invoice error, 2 open invoice warnings"])
     CheckFindingFactory.create_batch(3, invoice=invoice, severity="error")
-    assert health(finance, client).score == 82  # 4 errors + 2 warnings = 28, capped at 18
+    result = health(finance, client)
+    assert result.score == 82  # 4 errors + 2 warnings = 28, capped at 18
+    assert result.reasons == ["4 open invoice errors, 2 open invoice warnings"]
 
 
 @pytest.mark.django_db
