@@ -174,7 +174,16 @@ def collected_per_month(
         .annotate(total=Sum("amount"))
         .values_list("month", "total")
     )
-    return [{"month": m, "total": sums.get(m, ZERO)} for m in months]
+    return [
+        {"month": m, "total": sums.get(m, ZERO), "url": invoice_list_url(
+            paid_after=m.isoformat(), paid_before=min(_month_end(m), today).isoformat())}
+        for m in months
+    ]  # fmt: skip
+
+
+def _month_end(first: datetime.date) -> datetime.date:
+    following = datetime.date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return following - datetime.timedelta(days=1)
 
 
 def top_overdue_clients(
@@ -244,7 +253,7 @@ def chart_data(dashboard: dict[str, object]) -> dict[str, object]:
         "collected": {
             "labels": [r["month"].strftime("%Y-%m") for r in collected],
             "values": [str(r["total"]) for r in collected],
-            "urls": [None for _ in collected],
+            "urls": [r["url"] for r in collected],
         },
         "top_overdue": {
             "labels": [str(r["client__name"]) for r in top],

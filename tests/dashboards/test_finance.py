@@ -342,3 +342,24 @@ def test_it_writes_nothing(small_book: SmallBook, finance: User, login: Any) -> 
     before = list(Invoice.objects.order_by("pk").values())
     login(finance).get("/dashboards/")
     assert list(Invoice.objects.order_by("pk").values()) == before
+
+
+def test_a_collected_month_links_to_the_invoices_paid_in_it(
+    finance: User, login: Callable[[User], HttpClient]
+) -> None:
+    today = timezone.localdate()
+    first = today.replace(day=1)
+    before = first - datetime.timedelta(days=1)  # last month
+    paid_now = issued(ClientFactory(name="Now"), gross="100", issued_on=before, due=today)
+    paid_before = issued(ClientFactory(name="Before"), gross="60", issued_on=before, due=today)
+    PaymentFactory(invoice=paid_now, amount=D("40"), paid_on=first)
+    PaymentFactory(invoice=paid_before, amount=D("60"), paid_on=before)
+    http = login(finance)
+
+    month = http.get("/dashboards/").context["collected"][-1]
+
+    assert (month["month"], month["total"]) == (first, D("40"))
+    assert (
+        f'href="{month["url"].replace("&", "&amp;")}"' in http.get("/dashboards/").content.decode()
+    )
+    assert [invoice.pk for invoice in http.get(month["url"]).context["page"]] == [paid_now.pk]
