@@ -29,6 +29,7 @@ urlpatterns = [
     path("projects/", include("projects.urls")),
     path("billing/", include("billing.urls")),
     path("dashboards/", include("dashboards.urls")),
+    path("my-book/", include("dashboards.nam_urls")),
     path("notifications/", include("accounts_crm.notification_urls")),
     path("api/v1/", include(clients_api.router.urls)),
     path("api/v1/", include(orders_api.router.urls)),
