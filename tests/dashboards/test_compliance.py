@@ -192,6 +192,9 @@ def test_a_nam_sees_only_their_contracts(finance: User) -> None:
     assert {r.client_id for r in rows} == {mine.client_id}
     assert mine.pk in {r.contract_id for r in rows}
     assert contract_compliance(user=nam, contracts=[other.pk], today=TODAY, now=NOW) == []
+    both = Contract.objects.filter(pk__in=[mine.pk, other.pk])
+    rows = contract_compliance(user=nam, contracts=both, today=TODAY, now=NOW)
+    assert [r.contract_id for r in rows] == [mine.pk]
 
 
 @pytest.mark.parametrize("contracts", [2, 20])

@@ -246,6 +246,8 @@ def test_a_nam_gets_only_their_accounts(finance: User) -> None:
     nam = AccountTeamMemberFactory(client=mine, role="nam").user
     assert set(account_health(user=nam, today=TODAY, now=NOW)) == {mine.pk}
     assert account_health(user=nam, clients=[other.pk], today=TODAY, now=NOW) == {}
+    both = Client.objects.filter(pk__in=[mine.pk, other.pk])
+    assert set(account_health(user=nam, clients=both, today=TODAY, now=NOW)) == {mine.pk}
     assert {mine.pk, other.pk} <= set(account_health(user=finance, today=TODAY, now=NOW))
 
 
