@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from dashboards import nam_views
 
 app_name = "nam"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", nam_views.home, name="home"),
+]
