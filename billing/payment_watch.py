@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib.auth.models import User
@@ -49,7 +47,7 @@ from accounts_crm.money import format_money
 from accounts_crm.notifications import Notice, notify_many
 from billing.models import Invoice
 from billing.selectors import with_receivables
-from clients.models import AccountTeamMember
+from clients.selectors import active_nams
 
 logger = logging.getLogger(__name__)
 
@@ -126,19 +124,6 @@ def _overdue_invoices(today: datetime.date) -> list[dict]:
     )  # fmt: skip
 
 
-def _nams_of(client_ids: Iterable[int], today: datetime.date) -> dict[int, set[int]]:
-    """Client id -> ids of its active NAMs on `today` (one query)."""
-    nams: dict[int, set[int]] = defaultdict(set)
-    rows = (
-        AccountTeamMember.objects.active(today)
-        .filter(role=AccountTeamMember.Role.NAM, client_id__in=set(client_ids))
-        .values_list("client_id", "user_id")
-    )
-    for client_id, user_id in rows:
-        nams[client_id].add(user_id)
-    return nams
-
-
 def _finance() -> set[int]:
     """Ids of the active finance users (one query)."""
     return set(
@@ -147,7 +132,7 @@ def _finance() -> set[int]:
 
 
 def _notices(rows: list[dict], today: datetime.date, result: WatchResult) -> list[Notice]:
-    nams = _nams_of((row["client_id"] for row in rows), today)
+    nams = active_nams((row["client_id"] for row in rows), today)
     finance = _finance()
     notices = []
     for row in rows:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -241,3 +244,17 @@ def team_detail(*, user: AnyUser, pk: int) -> Team:
 def team_clients(*, user: AnyUser, team: Team) -> QuerySet[Client]:
     """The team's clients that `user` may see, with what a list row shows."""
     return client_list(user=user).filter(team=team)
+
+
+def active_nams(client_ids: Iterable[int], today: datetime.date) -> dict[int, set[int]]:
+    """Client id -> user ids of its NAMs on `today` (one query). For background jobs that tell
+    the NAM; no access rule applies, the job decides whom it reads for."""
+    nams: dict[int, set[int]] = defaultdict(set)
+    rows = (
+        AccountTeamMember.objects.active(today)
+        .filter(role=AccountTeamMember.Role.NAM, client_id__in=set(client_ids))
+        .values_list("client_id", "user_id")
+    )
+    for client_id, user_id in rows:
+        nams[client_id].add(user_id)
+    return nams

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -49,7 +48,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts_crm.access import whole_book_reader
 from accounts_crm.models import NotificationKind
 from accounts_crm.notifications import Notice, notify_many
-from clients.models import AccountTeamMember
+from clients.selectors import active_nams
 from orders.models import Contract
 from orders.suggestions import reorders_due
 from projects.models import Milestone, Project, ServiceCase, Task
@@ -159,19 +158,6 @@ def deadline_scan(
 # People ----------------------------------------------------------------------------------------
 
 
-def _nams_of(client_ids: Iterable[int], today: datetime.date) -> dict[int, set[int]]:
-    """Client id -> ids of its active NAMs on `today` (one query)."""
-    nams: dict[int, set[int]] = defaultdict(set)
-    rows = (
-        AccountTeamMember.objects.active(today)
-        .filter(role=AccountTeamMember.Role.NAM, client_id__in=set(client_ids))
-        .values_list("client_id", "user_id")
-    )
-    for client_id, user_id in rows:
-        nams[client_id].add(user_id)
-    return nams
-
-
 def _people(*ids: int | None, extra: Iterable[int] = ()) -> list[int]:
     return sorted({pk for pk in (*ids, *extra) if pk is not None})
 
@@ -209,7 +195,7 @@ def _dated_notices(
     recipients_field: str,
 ) -> list[Notice]:
     rows = list(rows)
-    nams = _nams_of((row["client_id"] for row in rows), today)
+    nams = active_nams((row["client_id"] for row in rows), today)
     late_after = escalation_days()
     notices = []
     for row in rows:
@@ -305,7 +291,7 @@ def _contract_notices(today: datetime.date) -> list[Notice]:
         )
         .order_by("ends_on", "pk")
     )  # fmt: skip
-    nams = _nams_of((row["client_id"] for row in rows), today)
+    nams = active_nams((row["client_id"] for row in rows), today)
     notices = []
     for row in rows:
         params = {
@@ -339,7 +325,7 @@ def _case_notices(now: datetime.datetime) -> list[Notice]:
         )
         .order_by("sla_due", "pk")
     )  # fmt: skip
-    nams = _nams_of((row["client_id"] for row in rows), timezone.localdate(now))
+    nams = active_nams((row["client_id"] for row in rows), timezone.localdate(now))
     notices = []
     for row in rows:
         due = row["sla_due"].astimezone(datetime.UTC)
@@ -367,7 +353,7 @@ def _case_notices(now: datetime.datetime) -> list[Notice]:
 def _reorder_notices(today: datetime.date) -> list[Notice]:
     """Reorders due on the whole book: `reorders_due` once (three queries), not per client."""
     due = reorders_due(user=whole_book_reader("deadline-scan"), on=today)
-    nams = _nams_of((item.client.pk for item in due), today)
+    nams = active_nams((item.client.pk for item in due), today)
     notices = []
     for item in due:
         params = {
