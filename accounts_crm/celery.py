@@ -38,6 +38,12 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=7, minute=15),
         "options": {"expires": 6 * 60 * 60},
     },
+    # Contracts behind their commitment's pace, to their NAMs (dashboards/commitment_watch.py).
+    "commitment-watch": {
+        "task": "dashboards.tasks.commitment_watch",
+        "schedule": crontab(hour=7, minute=30),
+        "options": {"expires": 6 * 3600},
+    },
     "clear-expired-sessions": {
         "task": "accounts_crm.tasks.clear_expired_sessions",
         "schedule": crontab(hour=3, minute=17),
