@@ -6,4 +6,5 @@ app_name = "dashboards"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("team/", views.team_lead, name="team"),
 ]

@@ -1,10 +1,11 @@
 """Dashboard pages: read-only, they compose the selectors of the other apps (dashboards/*.py).
 
 `index` is the dashboards' home for team leads, finance and admin (the navbar's rule, in
-accounts_crm/context_processors.py). For now every one of them gets the finance dashboard;
-its figures start from `visible_to(user)`, so a team lead sees it restricted to the accounts
-they may see (their team's). Account staff without one of those roles get 403, the same as the
-navbar not offering the entry: the page is about a role, not about a row.
+accounts_crm/context_processors.py): finance and admin get the finance dashboard, a team lead
+who is neither gets the team lead dashboard (also at `team`, for team leads and admin). Figures
+start from `visible_to(user)`, so a team lead sees only the accounts they may see. Account
+staff without one of those roles get 403, the same as the navbar not offering the entry: the
+page is about a role, not about a row.
 """
 
 from __future__ import annotations
@@ -13,13 +14,32 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from accounts_crm.access import Role, role_required
-from dashboards import finance
+from accounts_crm.access import Role, has_role, role_required
+from dashboards import finance, team
 
 
 @require_GET
 @role_required(Role.TEAM_LEAD, Role.FINANCE)
 def index(request: HttpRequest) -> HttpResponse:
+    if not has_role(request.user, Role.FINANCE, Role.ADMIN):
+        return _team_page(request)
     context = finance.finance_dashboard(user=request.user)
     context["charts"] = finance.chart_data(context)
     return render(request, "dashboards/finance.html", context)
+
+
+@require_GET
+@role_required(Role.TEAM_LEAD)
+def team_lead(request: HttpRequest) -> HttpResponse:
+    return _team_page(request)
+
+
+def _team_page(request: HttpRequest) -> HttpResponse:
+    form = team.TeamDashboardForm(
+        request.GET or None, options=team.filter_options(user=request.user)
+    )
+    filters = form.filters() if form.is_bound else {"period": team.DEFAULT_PERIOD}
+    context = team.team_dashboard(user=request.user, filters=filters)
+    context["form"] = form
+    context["charts"] = team.chart_data(context)
+    return render(request, "dashboards/team.html", context)
