@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from accounts_crm.access import Role, roles_of
 
@@ -15,5 +15,9 @@ def primary_role(roles: frozenset[Role]) -> Role | None:
 
 def home(request: HttpRequest) -> HttpResponse:
     role = primary_role(roles_of(request.user))
+    if role == Role.ACCOUNT_STAFF:
+        # Account staff's home is the NAM home (dashboards/, mounted at /my-book/); by URL name,
+        # since accounts_crm may not import dashboards.
+        return redirect("nam:home")
     template = f"home/{role.value}.html" if role else "home/no_role.html"
     return render(request, template, {"role": role})

@@ -77,7 +77,7 @@ def test_it_rotates_the_session_key_on_login(client, account_staff) -> None:
 
 def test_it_ends_idle_sessions_after_the_idle_timeout(login, account_staff) -> None:
     client = login(account_staff)
-    assert client.get("/").status_code == 200
+    assert client.get("/", follow=True).status_code == 200
     assert settings.SESSION_SAVE_EVERY_REQUEST
     cookie = client.cookies[settings.SESSION_COOKIE_NAME]
     assert int(cookie["max-age"]) == settings.SESSION_COOKIE_AGE

@@ -56,7 +56,7 @@ def test_it_shows_each_role_its_own_home(
     request: pytest.FixtureRequest, english: Client, login: Login, role_fixture: str, title: str
 ) -> None:
     login(request.getfixturevalue(role_fixture))
-    response = english.get("/")
+    response = english.get("/", follow=True)  # account staff: redirected to the NAM home
     assert response.status_code == 200
     assert h1(response) == title
 
@@ -65,7 +65,7 @@ def test_it_shows_the_italian_home_by_default(
     client: Client, login: Login, account_staff: User
 ) -> None:
     login(account_staff)
-    response = client.get("/")
+    response = client.get("/", follow=True)
     assert h1(response) == "I miei clienti"
     assert '<html lang="it">' in response.content.decode()
 
@@ -95,7 +95,7 @@ def test_it_hides_the_admin_entries_from_other_roles(
     request: pytest.FixtureRequest, english: Client, login: Login, role_fixture: str
 ) -> None:
     login(request.getfixturevalue(role_fixture))
-    entries = nav(english.get("/"))
+    entries = nav(english.get("/", follow=True))
     assert f'href="{reverse("home")}"' in entries
     assert f'href="{reverse("api-docs")}"' in entries
     assert f'href="{reverse("admin:index")}"' not in entries
@@ -135,7 +135,7 @@ def test_it_sends_the_csrf_token_with_htmx_requests(
     client: Client, login: Login, account_staff: User
 ) -> None:
     login(account_staff)
-    html = client.get("/").content.decode()
+    html = client.get("/", follow=True).content.decode()
     assert re.search(r"""<body[^>]* hx-headers='\{"X-CSRFToken": "\w+"\}'""", html)
 
 
@@ -143,17 +143,17 @@ def test_it_switches_the_language_to_english_and_back(
     client: Client, login: Login, account_staff: User
 ) -> None:
     login(account_staff)
-    assert h1(client.get("/")) == "I miei clienti"
-    assert 'name="language" value="en"' in client.get("/").content.decode()
+    assert h1(client.get("/", follow=True)) == "I miei clienti"
+    assert 'name="language" value="en"' in client.get("/", follow=True).content.decode()
 
     response = client.post(reverse("set_language"), {"language": "en", "next": "/"})
     assert response.status_code == 302
-    response = client.get("/")
+    response = client.get("/", follow=True)
     assert h1(response) == "My accounts"
     assert '<html lang="en">' in response.content.decode()
 
     client.post(reverse("set_language"), {"language": "it", "next": "/"})
-    assert h1(client.get("/")) == "I miei clienti"
+    assert h1(client.get("/", follow=True)) == "I miei clienti"
 
 
 def test_it_shows_login_errors_in_italian_by_default(client: Client, account_staff: User) -> None:

@@ -188,3 +188,13 @@ def test_it_runs_the_same_queries_for_2_and_20_accounts(
     login(large)
     at_20 = _queries(client)
     assert at_2 == at_20 == 28
+
+
+@pytest.mark.django_db
+def test_it_redirects_account_staffs_home_to_the_nam_home(
+    client: HttpClient, login: Callable, nam: User
+) -> None:
+    login(nam)
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("nam:home")
