@@ -102,6 +102,7 @@ def test_the_message_is_in_the_nams_language() -> None:
 
     message = Notification.objects.get(user=nam).message
     assert "59.925,37 EUR" in message
+    assert "in ritardo" in message  # the Italian catalogue's sentence
 
 
 def test_the_task_runs_the_watch_and_is_scheduled_daily() -> None:

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client as HttpClient
 from django.utils import timezone
@@ -231,7 +232,9 @@ def test_a_team_leads_totals_are_the_sums_over_their_accounts(
 def test_it_shows_the_dashboard_to_finance_and_admin(
     role: Role, make_user: Callable[..., User], login: Callable[[User], HttpClient]
 ) -> None:
-    response = login(make_user(role)).get("/dashboards/")
+    http = login(make_user(role))
+    http.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = http.get("/dashboards/")
     assert response.status_code == 200
     assert b"Finance dashboard" in response.content
     assert b'id="dashboard-charts"' in response.content
