@@ -229,9 +229,7 @@ def _grouped(queryset: QuerySet, *group: str, **aggregates: object) -> list[dict
     return list(queryset.order_by().values(*group).annotate(**aggregates))
 
 
-def _urls(
-    months: list[datetime.date], today: datetime.date, **scope: object
-) -> dict[str, str]:
+def _urls(months: list[datetime.date], today: datetime.date, **scope: object) -> dict[str, str]:
     """The lists behind a row's figures; `scope` is `client=<id>` (an account), `nam=<id>`
     (only the invoice list and the review queue filter by NAM) or nothing (all visible)."""
     client = scope.get("client")
