@@ -25,21 +25,11 @@ from accounts_crm import notifications
 from accounts_crm.language import set_language_cookie
 from accounts_crm.models import Notification, NotificationKind
 from accounts_crm.notification_filters import NotificationFilter
-from accounts_crm.pages import csv_response, is_htmx_partial
+from accounts_crm.pages import csv_response, is_htmx_partial, safe_next
 
 PAGE_SIZE = 25
 MENU_SIZE = 8  # the latest ones in the bell's dropdown; the list has the rest
 LIST_TEMPLATE = "notifications/notification_list.html"
-
-
-def _safe_next(request: HttpRequest, fallback: str) -> str:
-    """Where to go back to: a `next` on this site, else `fallback`."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return fallback
 
 
 @require_GET
@@ -102,7 +92,7 @@ def notification_read(request: HttpRequest, pk: int) -> HttpResponse:
     notifications.notification_mark_read(notification=notification, by=request.user)
     if is_htmx_partial(request):
         return render(request, f"{LIST_TEMPLATE}#row", {"notification": notification, "oob": True})
-    return redirect(_safe_next(request, "notifications:list"))
+    return redirect(safe_next(request, "notifications:list"))
 
 
 @require_POST
@@ -115,7 +105,7 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
         )
         % {"count": count},
     )
-    return redirect(_safe_next(request, "notifications:list"))
+    return redirect(safe_next(request, "notifications:list"))
 
 
 # Preferences ---------------------------------------------------------------------------------

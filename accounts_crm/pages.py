@@ -23,7 +23,7 @@ from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.functional import Promise
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from pghistory.models import Events
 
 from accounts_crm.errors import DomainError, NotAllowedError
@@ -202,3 +202,18 @@ def register_page_link(page: str, link: Callable[[HttpRequest, Any], PageLink | 
 def page_links(request: HttpRequest, page: str, row: Any) -> list[PageLink]:
     """The links other apps add to `page` for `row`, those that apply to this person and row."""
     return [link for make in PAGE_LINKS[page] if (link := make(request, row)) is not None]
+
+
+def person_name(user: Any) -> str:
+    """A person as lists and CSV exports show them: full name, else username; "" for nobody."""
+    return (user.get_full_name() or user.get_username()) if user else ""
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
+    """Where to go back to after a POST: a `next` on this site, else `fallback` (never off-site)."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return fallback

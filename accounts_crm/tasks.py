@@ -23,6 +23,11 @@ def clear_expired_sessions() -> None:
     call_command("clearsessions")
 
 
+# Worth another try for any task: the database was unreachable, restarting or hung up. A bug or bad
+# data will not get better by retrying.
+TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+
+
 # Notification e-mail -------------------------------------------------------------------------
 
 # Worth another try: the mail server or the database was unreachable, busy or hung up. A refused

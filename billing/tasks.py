@@ -11,9 +11,9 @@ from __future__ import annotations
 import importlib
 
 from celery import Task, shared_task
-from django.db import InterfaceError, OperationalError
 
-TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+from accounts_crm.tasks import TRANSIENT_DB_ERRORS
+
 CHECK_MAX_RETRIES = 3
 CHECK_TIME_LIMIT = 120
 CHECK_SOFT_TIME_LIMIT = 100

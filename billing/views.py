@@ -25,7 +25,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -42,6 +42,7 @@ from accounts_crm.pages import (
     posted_data,
     require,
     run_action,
+    safe_next,
     save_form,
     sort_columns,
 )
@@ -143,17 +144,6 @@ def _invoice_url(invoice: Invoice | int, section: str = "top") -> str:
 def _version(request: HttpRequest) -> int:
     value = request.POST.get("version", "")
     return int(value) if value.isdigit() else 0
-
-
-def _person(user: Any) -> str:
-    return (user.get_full_name() or user.get_username()) if user else ""
-
-
-def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
 
 
 def _id_dropdowns(request: HttpRequest, filterset: Any, names: tuple[str, ...]) -> None:
@@ -832,7 +822,7 @@ def finding_override(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as error:
         return _finding_refused(request, finding, "override_errors", [error.message])
     messages.success(request, _("Finding overridden; the reason is kept with it."))
-    return redirect(_safe_next(request, _finding_url(finding)))
+    return redirect(safe_next(request, _finding_url(finding)))
 
 
 @require_POST
@@ -841,7 +831,7 @@ def finding_comment(request: HttpRequest, pk: int) -> HttpResponse:
     finding = _finding(request, pk)
     require(policies.can_comment_on_findings(request.user, finding.invoice.client))
     form = CommentForm(request.POST)
-    back = _safe_next(request, _finding_url(finding))
+    back = safe_next(request, _finding_url(finding))
     if not form.is_valid():
         return _finding_refused(request, finding, "comment_errors", form.errors["text"])
     result = run_action(

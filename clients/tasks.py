@@ -10,12 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from celery import Task, shared_task
-from django.db import InterfaceError, OperationalError
 
+from accounts_crm.tasks import TRANSIENT_DB_ERRORS
 from clients import imports
 
-# Lost connections and the like; anything else is a bug or bad data and will not get better.
-TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 MAX_RETRIES = 3
 # A 5000-row file takes a minute or two to check (every row through full_clean and the services);
 # the default task limit is sized for short jobs.
@@ -42,7 +40,7 @@ def import_apply(self: Task, job_id: int) -> None:
 def _run(task: Task, service: Callable[..., object], job_id: int) -> None:
     try:
         service(job_id=job_id)
-    except TRANSIENT_ERRORS as error:
+    except TRANSIENT_DB_ERRORS as error:
         if task.request.retries < MAX_RETRIES:
             raise task.retry(exc=error, countdown=2 ** (task.request.retries + 1)) from error
         imports.import_job_fail(job_id=job_id, error=error)

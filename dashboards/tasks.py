@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from celery import Task, shared_task
-from django.db import InterfaceError, OperationalError
 
+from accounts_crm.tasks import TRANSIENT_DB_ERRORS
 from dashboards import commitment_watch as watch
 
-TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
 MAX_RETRIES = 3
 
 

@@ -35,6 +35,7 @@ from accounts_crm.pages import (
     form_page,
     is_htmx_partial,
     page_links,
+    person_name,
     posted_data,
     require,
     run_action,
@@ -157,10 +158,6 @@ def _csv(rows: QuerySet, spec: ListSpec) -> StreamingHttpResponse:
     )
 
 
-def _person(user: Any) -> str:
-    return (user.get_full_name() or user.get_username()) if user else ""
-
-
 ORDER_LIST = ListSpec(
     OrderFilter,
     "orders/order_list.html",
@@ -178,7 +175,7 @@ ORDER_LIST = ListSpec(
      gettext_lazy("Currency")],
     lambda o: [o.number, o.order_date.isoformat(), o.client.name,
                o.contract.number if o.contract else "", o.get_kind_display(),
-               o.get_status_display(), _person(o.owner), o.client_po, o.net_total, o.currency],
+               o.get_status_display(), person_name(o.owner), o.client_po, o.net_total, o.currency],
     choices_of=Order,
 )  # fmt: skip
 
@@ -217,7 +214,7 @@ OPPORTUNITY_LIST = ListSpec(
      gettext_lazy("Expected close"), gettext_lazy("Owner"), gettext_lazy("Order")],
     lambda o: [o.title, o.client.name, o.get_stage_display(), o.value, o.currency,
                o.probability, o.expected_close.isoformat() if o.expected_close else "",
-               _person(o.owner), o.order.number if o.order else ""],
+               person_name(o.owner), o.order.number if o.order else ""],
     choices_of=Opportunity,
 )  # fmt: skip
 

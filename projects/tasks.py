@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from celery import Task, shared_task
-from django.db import InterfaceError, OperationalError
 
+from accounts_crm.tasks import TRANSIENT_DB_ERRORS
 from projects import deadlines
 
-# Worth another try: the database was unreachable, restarting, or hung up. Anything else (a bug,
-# bad data) will not get better by retrying and is left to the next scheduled run and the logs.
-TRANSIENT_DB_ERRORS = (OperationalError, InterfaceError)
+# Transient database errors are retried (accounts_crm.tasks.TRANSIENT_DB_ERRORS); anything else
+# is left to the next scheduled run and the logs.
 SCAN_MAX_RETRIES = 3
 # The scan of a large book takes seconds; a scan still running after this is stuck. It is well
 # under the broker's visibility timeout, so an acked-late scan is not redelivered while it runs.

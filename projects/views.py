@@ -39,6 +39,7 @@ from accounts_crm.pages import (
     form_page,
     is_htmx_partial,
     page_links,
+    person_name,
     posted_data,
     require,
     run_action,
@@ -93,10 +94,6 @@ def _client(request: HttpRequest, pk: int) -> Client:
 
 def _client_url(client_id: int, section: str) -> str:
     return f"{reverse('clients:client_detail', args=[client_id])}#{section}"
-
-
-def _person(user: Any) -> str:
-    return (user.get_full_name() or user.get_username()) if user else ""
 
 
 def _date(day: datetime.date | datetime.datetime | None) -> str:
@@ -186,7 +183,7 @@ PROJECT_LIST = ListSpec(
      gettext_lazy("Milestones"), gettext_lazy("Next milestone"), gettext_lazy("Budget"),
      gettext_lazy("Currency"), gettext_lazy("Order")],
     lambda p: [p.name, p.client.name, p.get_kind_display(), p.get_status_display(),
-               health_label(p.health), _person(p.manager), _date(p.starts_on), _date(p.due_on),
+               health_label(p.health), person_name(p.manager), _date(p.starts_on), _date(p.due_on),
                p.milestones_done, p.milestone_count, _date(p.next_due), p.budget, p.currency,
                p.order.number if p.order else ""],
     Project, "client_id", {"manager": "manager_id"},
@@ -202,7 +199,7 @@ MILESTONE_LIST = ListSpec(
     [gettext_lazy("Milestone"), gettext_lazy("Project"), gettext_lazy("Client"),
      gettext_lazy("Owner"), gettext_lazy("Due"), gettext_lazy("Completed on"),
      gettext_lazy("Late"), gettext_lazy("Billable amount")],
-    lambda m: [m.name, m.project.name, m.project.client.name, _person(m.owner), _date(m.due_on),
+    lambda m: [m.name, m.project.name, m.project.client.name, person_name(m.owner), _date(m.due_on),
                _date(m.completed_on), m.is_late, m.billable_amount],
     Milestone, "project__client_id", {"owner": "owner_id"}, hidden=("project",),
 )  # fmt: skip
@@ -218,7 +215,7 @@ TRAINING_LIST = ListSpec(
      gettext_lazy("Attendees"), gettext_lazy("Attended"), gettext_lazy("Average feedback")],
     lambda s: [s.starts_at.isoformat(), s.topic, s.client.name,
                s.project.name if s.project else "",
-               _("Remote") if s.remote else (s.site.name if s.site else ""), _person(s.trainer),
+               _("Remote") if s.remote else (s.site.name if s.site else ""), person_name(s.trainer),
                s.attendee_count, s.attended_count,
                "" if s.average_feedback is None else s.average_feedback],
     TrainingSession, "client_id", {"trainer": "trainer_id"}, hidden=("project", "contact"),
@@ -260,7 +257,7 @@ CASE_CSV = (
      gettext_lazy("Resolved at")],
     lambda c: [c.pk, c.subject, c.client.name, str(c.contact) if c.contact else "",
                c.get_priority_display(), c.get_status_display(), c.opened_at.isoformat(),
-               c.sla_due.isoformat(), c.is_past_sla, _person(c.assignee),
+               c.sla_due.isoformat(), c.is_past_sla, person_name(c.assignee),
                c.order.number if c.order else "", c.project.name if c.project else "",
                _date(c.resolved_at)],
 )  # fmt: skip
