@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django import forms
 from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.models import User
@@ -24,6 +25,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils.functional import Promise
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
 from pghistory.models import Events
 
 from accounts_crm.errors import DomainError, NotAllowedError
@@ -217,3 +219,19 @@ def safe_next(request: HttpRequest, fallback: str) -> str:
     ):
         return target
     return fallback
+
+
+def id_dropdowns(form: BaseForm, choices: dict[str, list[tuple[Any, Any]]]) -> None:
+    """Turn a FilterSet form's id filters into dropdowns of `choices` (what the person sees).
+
+    The FilterSet is shared with the API, which keeps taking ids: the dropdown still hands it an
+    int, and an id outside the choices is a form error, so it filters nothing and reveals nothing.
+    """
+    for name, options in choices.items():
+        form.fields[name] = forms.TypedChoiceField(
+            label=form.fields[name].label,
+            choices=[("", _("All")), *options],
+            coerce=int,
+            empty_value=None,
+            required=False,
+        )

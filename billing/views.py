@@ -38,6 +38,7 @@ from accounts_crm.pages import (
     change_history,
     csv_response,
     form_page,
+    id_dropdowns,
     is_htmx_partial,
     posted_data,
     require,
@@ -150,18 +151,14 @@ def _id_dropdowns(request: HttpRequest, filterset: Any, names: tuple[str, ...]) 
     """The HTML form offers client, NAM and rule as dropdowns of what the person sees; the
     FilterSet (shared with the API, which keeps taking ids and codes) still receives them."""
     choices = selectors.invoice_filter_choices(user=request.user)
-    fields = filterset.form.fields
-    for name in names:
-        options = choices[name]
-        if name == "rule":
-            options = [(code, rule_label(code)) for code, _label in options]
-            field = forms.ChoiceField(choices=[("", _("All")), *options], required=False)
-        else:
-            field = forms.TypedChoiceField(
-                choices=[("", _("All")), *options], coerce=int, empty_value=None, required=False
-            )
-        field.label = fields[name].label
-        fields[name] = field
+    id_dropdowns(filterset.form, {name: choices[name] for name in names if name != "rule"})
+    if "rule" in names:  # rule codes are strings, shown by their titles
+        options = [(code, rule_label(code)) for code, _label in choices["rule"]]
+        filterset.form.fields["rule"] = forms.ChoiceField(
+            label=filterset.form.fields["rule"].label,
+            choices=[("", _("All")), *options],
+            required=False,
+        )
 
 
 # Compared with: where a finding's expected value comes from ----------------------------------

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import django_filters
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -33,6 +32,7 @@ from accounts_crm.pages import (
     change_history,
     csv_response,
     form_page,
+    id_dropdowns,
     is_htmx_partial,
     page_links,
     person_name,
@@ -137,15 +137,7 @@ def _id_dropdowns(
     """The HTML form offers the id filters as dropdowns of what the person sees; the FilterSet
     (shared with the API, which keeps taking ids) still receives an id."""
     choices = selectors.list_filter_choices(user=request.user, model=model, selected=request.GET)
-    fields = filterset.form.fields
-    for name, options in choices.items():
-        fields[name] = forms.TypedChoiceField(
-            label=fields[name].label,
-            choices=[("", _("All")), *options],
-            coerce=int,
-            empty_value=None,
-            required=False,
-        )
+    id_dropdowns(filterset.form, choices)
 
 
 def _csv(rows: QuerySet, spec: ListSpec) -> StreamingHttpResponse:

@@ -37,6 +37,7 @@ from accounts_crm.pages import (
     change_history,
     csv_response,
     form_page,
+    id_dropdowns,
     is_htmx_partial,
     page_links,
     person_name,
@@ -156,15 +157,8 @@ def _dropdowns(request: HttpRequest, filterset: django_filters.FilterSet, spec: 
         client_path=spec.client_path,
         people=spec.people,
     )
+    id_dropdowns(filterset.form, choices)
     fields = filterset.form.fields
-    for name, options in choices.items():
-        fields[name] = forms.TypedChoiceField(
-            label=fields[name].label,
-            choices=[("", _("All")), *options],
-            coerce=int,
-            empty_value=None,
-            required=False,
-        )
     for name in spec.hidden:
         fields[name].widget = forms.HiddenInput()
 
