@@ -1091,3 +1091,40 @@ def _notify(new_errors: list[tuple[int, int]]) -> None:
                 )
             )
     notify_many(notices=notices)
+
+
+# For people: a rule's name, a finding's message and values, in the viewer's language ---------
+
+
+def rule_label(code: str) -> str:
+    """A rule's name in the active language (the code for a rule that is no longer registered)."""
+    rule = rule_for(code)
+    return str(rule.title) if rule is not None else code
+
+
+def finding_message(finding: CheckFinding) -> str:
+    """The finding's message in the viewer's language, rendered from its rule and params; the
+    text stored when it was found if there is nothing to render it from."""
+    if not finding.params:
+        return finding.message
+    try:
+        return display_message(finding)
+    except (KeyError, TypeError, ValueError):  # params the rule no longer understands
+        return finding.message
+
+
+def localized_values(finding: CheckFinding) -> tuple[str, str]:
+    """Expected and actual in the viewer's number and date formats when the rule can say them
+    again from the finding's params; else as stored."""
+    rule = rule_for(finding.rule)
+    params = finding.params or {}
+    if rule is None or "expected" not in params or "actual" not in params:
+        return finding.expected, finding.actual
+    currency = params.get("currency", "")
+    try:
+        return (
+            rule.localize(params["expected"], currency) or finding.expected,
+            rule.localize(params["actual"], currency) or finding.actual,
+        )
+    except (ArithmeticError, TypeError, ValueError):
+        return finding.expected, finding.actual

@@ -22,8 +22,8 @@ from accounts_crm.api import (
     UTCDateTimeField,
     VisibleRelatedFieldsMixin,
 )
+from billing.checks import finding_message, rule_label
 from billing.models import CheckFinding, FindingComment, Invoice, InvoiceLine, Payment
-from billing.views import finding_message, rule_label
 from orders.models import QUANTITY, Order, VatNature
 from orders.serializers import MAX_VERSION, DecimalAnnotation, VersionedSerializer, version_field
 from projects.models import Milestone, Project

@@ -11,7 +11,6 @@ htmx requests get a partial of the same template as the page.
 from __future__ import annotations
 
 import datetime
-import importlib
 from collections import defaultdict
 from typing import Any
 
@@ -47,7 +46,7 @@ from accounts_crm.pages import (
     save_form,
     sort_columns,
 )
-from billing import fatturapa, policies, selectors, services
+from billing import checks, fatturapa, policies, selectors, services
 from billing.filters import FindingFilter, InvoiceFilter
 from billing.forms import (
     CommentForm,
@@ -80,53 +79,6 @@ XML_CONTENT_TYPE = "application/xml"
 ZIP_CONTENT_TYPE = "application/zip"
 
 
-# Rules and finding messages: from the rules engine when it offers them -----------------------
-
-
-def _checks() -> Any:
-    try:
-        return importlib.import_module("billing.checks")
-    except ImportError:  # the rules engine is optional for the pages: codes and stored text
-        return None
-
-
-def rule_label(code: str) -> str:
-    """A rule's name for people, in the active language (the code when the engine has none)."""
-    checks = _checks()
-    rule = checks.rule_for(code) if checks is not None else None
-    return str(rule.title) if rule is not None else code
-
-
-def finding_message(finding: CheckFinding) -> str:
-    """The finding's message in the viewer's language: rendered by the rules engine from its
-    rule and parameters, else the text stored when it was found."""
-    checks = _checks()
-    if checks is None or not finding.params:  # nothing to render it from: as stored
-        return finding.message
-    try:
-        return checks.display_message(finding)
-    except (KeyError, TypeError, ValueError):  # params the rule no longer understands
-        return finding.message
-
-
-def _localized_values(finding: CheckFinding) -> tuple[str, str]:
-    """Expected and actual in the viewer's number and date formats when the rule can say them
-    again from the finding's params; else as stored."""
-    checks = _checks()
-    rule = checks.rule_for(finding.rule) if checks is not None else None
-    params = finding.params or {}
-    if rule is None or "expected" not in params or "actual" not in params:
-        return finding.expected, finding.actual
-    currency = params.get("currency", "")
-    try:
-        return (
-            rule.localize(params["expected"], currency) or finding.expected,
-            rule.localize(params["actual"], currency) or finding.actual,
-        )
-    except (ArithmeticError, TypeError, ValueError):
-        return finding.expected, finding.actual
-
-
 # Helpers -------------------------------------------------------------------------------------
 
 
@@ -153,7 +105,7 @@ def _id_dropdowns(request: HttpRequest, filterset: Any, names: tuple[str, ...]) 
     choices = selectors.invoice_filter_choices(user=request.user)
     id_dropdowns(filterset.form, {name: choices[name] for name in names if name != "rule"})
     if "rule" in names:  # rule codes are strings, shown by their titles
-        options = [(code, rule_label(code)) for code, _label in choices["rule"]]
+        options = [(code, checks.rule_label(code)) for code, _label in choices["rule"]]
         filterset.form.fields["rule"] = forms.ChoiceField(
             label=filterset.form.fields["rule"].label,
             choices=[("", _("All")), *options],
@@ -209,9 +161,9 @@ def _compared_links(findings: list[CheckFinding]) -> None:
 
 def _decorate(findings: list[CheckFinding]) -> list[CheckFinding]:
     for finding in findings:
-        finding.display_message = finding_message(finding)
-        finding.expected_display, finding.actual_display = _localized_values(finding)
-        finding.rule_label = rule_label(finding.rule)
+        finding.display_message = checks.finding_message(finding)
+        finding.expected_display, finding.actual_display = checks.localized_values(finding)
+        finding.rule_label = checks.rule_label(finding.rule)
     _compared_links(findings)
     return findings
 
@@ -859,7 +811,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
     _decorate(list(page))
     by_rule = list(selectors.review_queue_by_rule(user=request.user))
     for row in by_rule:
-        row["label"] = rule_label(row["rule"])
+        row["label"] = checks.rule_label(row["rule"])
     columns = [("amount_at_stake", _("At stake")), ("rule", _("Rule")),
                ("client", _("Client")), ("first_seen_at", _("First seen"))]  # fmt: skip
     context = {
