@@ -46,3 +46,36 @@ def test_it_leaves_the_book_as_it_was(small_book: None) -> None:
 def test_it_keeps_the_findings_when_asked(small_book: None) -> None:
     call_command("benchmark", "--single", "1", "--keep")
     assert CheckFinding.objects.filter(status="open").exists()
+
+
+PAGES = (
+    "finance dashboard", "team lead dashboard", "NAM home", "client list", "client page",
+    "order list", "invoice list", "review queue",
+)  # fmt: skip
+DASHBOARDS = ("finance dashboard", "team lead dashboard", "NAM home")
+
+
+def test_it_times_every_page_and_each_dashboards_core_query_and_keeps_nothing(
+    small_book: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from django.contrib.sessions.models import Session
+
+    call_command("benchmark", "--only", "pages", "--repeat", "2")
+    assert not Session.objects.exists()  # the sign-ins were rolled back
+    out = capsys.readouterr().out
+    assert "nightly check" not in out
+    ms = r"\s+\d+\.\d"
+    for label in PAGES:
+        # page, who asked, median, p95, queries (a dashboard also: core query and the ratio)
+        row = rf"^{label}\s+\S+{ms}{ms}\s+\d+"
+        if label in DASHBOARDS:
+            row += rf"{ms}\s+\d+\.\d\dx$"
+        assert re.search(row, out, re.MULTILINE), label
+    assert re.search(r"every page's median under 300 ms: (met|NOT met)", out)
+    assert re.search(r"dashboards within 3x of their core query: (met|NOT met)", out)
+    assert "core query of team lead dashboard: revenue by month per account" in out
+
+
+def test_it_refuses_a_repeat_below_one() -> None:
+    with pytest.raises(SystemExit):
+        call_command("benchmark", "--repeat", "0")
