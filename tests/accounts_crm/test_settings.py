@@ -79,3 +79,13 @@ def test_it_logs_one_json_object_per_line_in_production() -> None:
     assert record["logger"] == "accounts_crm"
     assert record["message"] == "invoice 7 flagged"
     assert "time" in record
+
+
+@pytest.mark.django_db
+def test_the_apps_connections_run_without_jit() -> None:
+    """JIT compiling cost seconds on the dashboards' aggregates over the large book (settings)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone() == ("off",)
