@@ -337,6 +337,9 @@ class Order(TimeStampedModel):
         indexes = [
             # Serves reorders due: a client's orders per product over time.
             models.Index(fields=["client", "order_date"], name="order_client_date_idx"),
+            # Serves the order list's default order (Meta.ordering + pk): the first page is read
+            # off the index instead of sorting every order.
+            models.Index(fields=["-order_date", "-number", "id"], name="order_list_order_idx"),
         ]
 
     def __str__(self) -> str:
