@@ -30,6 +30,7 @@ Whitespace
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -126,16 +127,25 @@ ORDER BY due_on, r.client_id, r.product_id
 
 
 def reorders_due(
-    *, user: AnyUser, client: Client | None = None, on: datetime.date | None = None
+    *,
+    user: AnyUser,
+    client: Client | None = None,
+    clients: Iterable[int] | None = None,
+    on: datetime.date | None = None,
 ) -> list[ReorderDue]:
-    """What the visible clients (or `client` alone) should be reordering by `on`, most overdue
-    first, with the evidence. Three queries: the rhythms, then their clients and products."""
+    """What the visible clients (or `client` alone, or those of the ids `clients`) should be
+    reordering by `on`, most overdue first, with the evidence. Three queries: the rhythms, then
+    their clients and products."""
     on = on or timezone.localdate()
     visible = Client.objects.visible_to(user).values("pk")
     if visible.query.is_empty():
         return []
     visible_sql, visible_params = visible.query.sql_with_params()
-    only_client, client_params = ("AND o.client_id = %s", [client.pk]) if client else ("", [])
+    only_client, client_params = "", []
+    if client is not None:
+        only_client, client_params = "AND o.client_id = %s", [client.pk]
+    elif clients is not None:
+        only_client, client_params = "AND o.client_id = ANY(%s)", [list(clients)]
     sql = REORDERS_DUE_SQL.format(visible=visible_sql, only_client=only_client)
     params = [
         *visible_params, PLACED, on, *client_params, MIN_PURCHASES, on, REORDER_LEAD_DAYS, OPEN

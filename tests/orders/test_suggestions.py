@@ -174,6 +174,9 @@ def test_it_keeps_each_client_and_product_to_its_own_rhythm(
     assert [r.due_on for r in rows] == sorted(r.due_on for r in rows)  # most overdue first
     only_b = reorders_due(user=admin_user, client=client_b, on=day(200))
     assert [(r.client, r.product) for r in only_b] == [(client_b, toner)]
+    by_ids = reorders_due(user=admin_user, clients=[client_b.pk], on=day(200))
+    assert [(r.client, r.product) for r in by_ids] == [(client_b, toner)]
+    assert reorders_due(user=admin_user, clients=[], on=day(200)) == []
 
 
 def test_it_never_shows_a_client_the_person_does_not_see(toner: Product) -> None:
@@ -185,6 +188,7 @@ def test_it_never_shows_a_client_the_person_does_not_see(toner: Product) -> None
 
     assert [r.client for r in reorders_due(user=nam, on=day(100))] == [seen]
     assert reorders_due(user=nam, client=unseen, on=day(100)) == []
+    assert reorders_due(user=nam, clients=[unseen.pk], on=day(100)) == []
     assert reorders_due(user=AccountTeamMemberFactory().user, on=day(100)) == []
 
 
