@@ -1,6 +1,6 @@
 """Small pieces every app's HTML views share: run a service into a form or from a button, the
-form page, htmx, sortable column headers, streamed CSV, change histories, and links an app to
-the right adds to another app's page.
+form page, htmx, sortable column headers, streamed CSV, change histories, and the links and
+panels an app to the right adds to another app's page.
 
 They used to live, private, in clients/views.py; orders (and the apps after it) use them too, so
 they are public here, where the dependency arrow allows every app to import them.
@@ -204,6 +204,29 @@ def register_page_link(page: str, link: Callable[[HttpRequest, Any], PageLink | 
 def page_links(request: HttpRequest, page: str, row: Any) -> list[PageLink]:
     """The links other apps add to `page` for `row`, those that apply to this person and row."""
     return [link for make in PAGE_LINKS[page] if (link := make(request, row)) is not None]
+
+
+# page name ("orders.contract") -> functions (request, row) -> rendered HTML or None: a panel one
+# app shows on another app's detail page (dashboards' contract compliance on the contract page).
+# Registered from AppConfig.ready(), like PAGE_LINKS; the page never imports the app.
+PAGE_PANELS: defaultdict[str, list[Callable[[HttpRequest, Any], str | None]]] = defaultdict(list)
+
+
+def register_page_panel(page: str, panel: Callable[[HttpRequest, Any], str | None]) -> None:
+    """Show `panel(request, row)` on `page` (an app label and model, "orders.contract").
+
+    The panel renders its own HTML (`render_to_string(..., request=request)`, which is safe to
+    output as it is) or answers None to show nothing for this person and row. It reads only what
+    `request.user` may see, in a number of queries that does not grow with the rows it shows:
+    the page's query budget is pinned in tests with the panel in it.
+    """
+    if panel not in PAGE_PANELS[page]:
+        PAGE_PANELS[page].append(panel)
+
+
+def page_panels(request: HttpRequest, page: str, row: Any) -> list[str]:
+    """The panels other apps add to `page` for `row`, rendered, in the order they registered."""
+    return [html for render_panel in PAGE_PANELS[page] if (html := render_panel(request, row))]
 
 
 def person_name(user: Any) -> str:

@@ -5,3 +5,25 @@ from django.utils.translation import gettext_lazy as _
 class DashboardsConfig(AppConfig):
     name = "dashboards"
     verbose_name = _("Dashboards")
+
+    def ready(self) -> None:
+        from accounts_crm.pages import register_page_panel
+        from dashboards import compliance_views
+
+        # Contract compliance on the contract page; orders never imports dashboards.
+        register_page_panel("orders.contract", compliance_views.contract_compliance_panel)
+
+        # The client page's sections (clients/views.py CLIENT_SECTIONS), before its history.
+        from clients.views import CLIENT_SECTIONS, ClientSection
+
+        if any(section.slug == "compliance" for section in CLIENT_SECTIONS):
+            return
+        history = next(
+            (i for i, section in enumerate(CLIENT_SECTIONS) if section.slug == "history"),
+            len(CLIENT_SECTIONS),
+        )
+        CLIENT_SECTIONS[history:history] = [
+            ClientSection("compliance", _("Contract compliance"),
+                          "dashboards/_compliance_section.html",
+                          compliance_views.client_compliance_context),
+        ]  # fmt: skip

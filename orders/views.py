@@ -35,6 +35,7 @@ from accounts_crm.pages import (
     id_dropdowns,
     is_htmx_partial,
     page_links,
+    page_panels,
     person_name,
     posted_data,
     require,
@@ -538,6 +539,8 @@ def contract_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "prices": contract.prices.all(),
         "can_manage": policies.can_manage_contracts(request.user, contract.client),
         "history": change_history(contract, models=["orders.ContractPrice"]),
+        # Panels of the apps to the right (dashboards: contract compliance).
+        "page_panels": page_panels(request, "orders.contract", contract),
     }
     return render(request, "orders/contract_detail.html", context)
 
