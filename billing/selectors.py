@@ -269,20 +269,10 @@ def invoices_with_open_errors(invoice_ids: list[int]) -> set[int]:
 # Receivables -------------------------------------------------------------------------------
 
 
-def receivables_aging(*, user: AnyUser, today: datetime.date | None = None) -> QuerySet[Client]:
-    """Per visible client with something outstanding: the outstanding amount by days past due
-    (`current` not yet due, `days_0_30` 0 to 30 days late ... `days_over_90`) and `total`.
-
-    One grouped query over the open invoices (credit notes subtract through their invoice).
-    """
-    today = today or timezone.localdate()
-    open_invoices = with_receivables(
-        Invoice.objects.visible_to(user).filter(
-            kind=Invoice.Kind.INVOICE, status__in=OPEN_STATUSES
-        ),
-        today,
-    )
-    buckets = {
+def _aging_buckets(today: datetime.date) -> dict[str, Q]:
+    """The open invoices' buckets by days past due: `current` not yet due (or no due date),
+    `days_0_30` 0 to 30 days late ... `days_over_90`."""
+    return {
         "current": Q(due_date__gte=today) | Q(due_date__isnull=True),
         "days_0_30": Q(due_date__lt=today, due_date__gte=today - datetime.timedelta(days=30)),
         "days_31_60": Q(
@@ -295,13 +285,32 @@ def receivables_aging(*, user: AnyUser, today: datetime.date | None = None) -> Q
         ),
         "days_over_90": Q(due_date__lt=today - datetime.timedelta(days=90)),
     }
+
+
+def _open_receivables(*, user: AnyUser, today: datetime.date) -> QuerySet[Invoice]:
+    return with_receivables(
+        Invoice.objects.visible_to(user).filter(
+            kind=Invoice.Kind.INVOICE, status__in=OPEN_STATUSES
+        ),
+        today,
+    )
+
+
+def receivables_aging(*, user: AnyUser, today: datetime.date | None = None) -> QuerySet[Client]:
+    """Per visible client with something outstanding: the outstanding amount by days past due
+    (`current` not yet due, `days_0_30` 0 to 30 days late ... `days_over_90`) and `total`.
+
+    One grouped query over the open invoices (credit notes subtract through their invoice).
+    """
+    today = today or timezone.localdate()
     rows = (
-        open_invoices.order_by()
+        _open_receivables(user=user, today=today)
+        .order_by()
         .values("client_id", "client__name", "currency")
         .annotate(
             **{
                 name: Coalesce(Sum("outstanding", filter=cond), Value(ZERO), output_field=MONEY)
-                for name, cond in buckets.items()
+                for name, cond in _aging_buckets(today).items()
             },
             total=Coalesce(Sum("outstanding"), Value(ZERO), output_field=MONEY),
         )
@@ -309,6 +318,31 @@ def receivables_aging(*, user: AnyUser, today: datetime.date | None = None) -> Q
         .order_by("-total", "client__name")
     )
     return rows
+
+
+def receivables_by_bucket(
+    *, user: AnyUser, today: datetime.date | None = None
+) -> dict[str, Decimal]:
+    """The visible book's outstanding amount per bucket of `receivables_aging` (the same
+    buckets and amounts, summed over the clients), and `total`.
+
+    One query grouped by bucket: each open invoice's outstanding amount (which reads its credit
+    notes) is computed once, where a sum per bucket column computed it once per column.
+    """
+    today = today or timezone.localdate()
+    buckets = _aging_buckets(today)
+    bucket = Case(*(When(cond, then=Value(name)) for name, cond in buckets.items()))
+    totals = dict.fromkeys(buckets, ZERO)
+    for row in (
+        _open_receivables(user=user, today=today)
+        .annotate(bucket=bucket)
+        .order_by()
+        .values("bucket")
+        .annotate(amount=Coalesce(Sum("outstanding"), Value(ZERO), output_field=MONEY))
+    ):
+        totals[row["bucket"]] = row["amount"]
+    totals["total"] = sum(totals.values(), ZERO)
+    return totals
 
 
 def client_billing_summary(*, user: AnyUser, client: Client) -> dict[str, object]:

@@ -97,14 +97,10 @@ def findings_by_rule(*, user: AnyUser) -> list[dict[str, object]]:
 
 
 def aging_buckets(*, user: AnyUser, today: datetime.date | None = None) -> list[Figure]:
-    """Overdue receivables by days past due, summed over billing's per-client aging (one query):
+    """Overdue receivables by days past due, billing's aging summed over the book (one query):
     0-30, 31-60, 61-90 and over 90 days late, each linked to the overdue invoices it sums."""
     today = today or timezone.localdate()
-    names = ("days_0_30", "days_31_60", "days_61_90", "days_over_90", "total")
-    sums = billing_selectors.receivables_aging(user=user, today=today).aggregate(
-        **{f"sum_{name}": Coalesce(Sum(name), Value(ZERO), output_field=MONEY) for name in names}
-    )
-    totals = {name: sums[f"sum_{name}"] for name in names}
+    totals = billing_selectors.receivables_by_bucket(user=user, today=today)
 
     def days(n: int) -> str:
         return (today - datetime.timedelta(days=n)).isoformat()

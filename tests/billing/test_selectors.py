@@ -69,6 +69,13 @@ def test_aging_buckets_by_days_past_due(finance: User) -> None:
     assert (row["days_61_90"], row["days_over_90"], row["total"]) == (
         D("3000.00"), D("30000.00"), D("33709.55"),
     )  # fmt: skip
+    # The book's buckets are the same amounts, summed in one query grouped by bucket.
+    ClientFactory(name="Beta")  # nothing outstanding: adds nothing
+    issued(ClientFactory(name="Gamma"), gross="5", due=days_ago(45))
+    assert selectors.receivables_by_bucket(user=finance, today=TODAY) == {
+        "current": D("3.00"), "days_0_30": D("406.55"), "days_31_60": D("305.00"),
+        "days_61_90": D("3000.00"), "days_over_90": D("30000.00"), "total": D("33714.55"),
+    }  # fmt: skip
 
 
 @pytest.mark.django_db
@@ -89,6 +96,9 @@ def test_aging_subtracts_credit_notes_and_shows_only_visible_clients(finance: Us
     nam_rows = list(selectors.receivables_aging(user=book.nam, today=TODAY))
     assert [r["client_id"] for r in nam_rows] == [book.client.pk]
     assert list(selectors.receivables_aging(user=UserFactory(), today=TODAY)) == []
+    by_bucket = selectors.receivables_by_bucket(user=book.nam, today=TODAY)
+    assert (by_bucket["days_31_60"], by_bucket["total"]) == (D("750.00"), D("750.00"))
+    assert selectors.receivables_by_bucket(user=UserFactory(), today=TODAY)["total"] == D("0")
 
 
 # Uninvoiced quantities -----------------------------------------------------------------------
