@@ -42,9 +42,11 @@ NAV_ENTRIES: tuple[NavEntry, ...] = (
         frozenset({Role.ACCOUNT_STAFF, Role.TEAM_LEAD, Role.ADMIN}),
     ),
     NavEntry(_("Billing"), "billing:invoice_list"),
-    NavEntry(
-        _("Dashboards"), "dashboards:index", frozenset({Role.TEAM_LEAD, Role.FINANCE, Role.ADMIN})
-    ),
+    # The finance dashboard's home (a team lead who is not finance is shown the team dashboard
+    # there too, but has the entry below) and the team lead dashboard: each entry for whom its
+    # view lets in (dashboards/views.py; admin is always let in, superusers are admin).
+    NavEntry(_("Dashboards"), "dashboards:index", frozenset({Role.FINANCE, Role.ADMIN})),
+    NavEntry(_("Team dashboard"), "dashboards:team", frozenset({Role.TEAM_LEAD, Role.ADMIN})),
     NavEntry(_("API docs"), "api-docs"),
     NavEntry(_("Admin"), "admin:index", frozenset({Role.ADMIN})),
     NavEntry(_("Health"), "health", frozenset({Role.ADMIN})),

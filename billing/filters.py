@@ -7,16 +7,21 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from billing.models import CheckFinding, Invoice, Payment
-from clients.filters import StableOrderingFilter
+from clients.filters import ClientScopeFilters, StableOrderingFilter
+
+# Invoices and credit notes that count in revenue: issued and not cancelled.
+REVENUE_STATUSES = ("issued", "partially_paid", "paid")
 
 
-class InvoiceFilter(django_filters.FilterSet):
-    """For `selectors.invoice_list` (it annotates overdue, open_findings, nam_id, ...)."""
+class InvoiceFilter(ClientScopeFilters):
+    """For `selectors.invoice_list` (it annotates overdue, open_findings, ...). `nam`, `team`,
+    `region`, `industry` and `mine` are on the client (clients.filters.ClientScopeFilters)."""
 
     q = django_filters.CharFilter(method="search", label=_("Search"))
     client = django_filters.NumberFilter(field_name="client_id", label=_("Client"))
-    nam = django_filters.NumberFilter(field_name="nam_id", label=_("NAM"))
     overdue = django_filters.BooleanFilter(field_name="overdue", label=_("Overdue"))
+    # Issued, partially paid or paid: what the dashboards' net invoiced (revenue) adds up.
+    in_revenue = django_filters.BooleanFilter(method="filter_in_revenue", label=_("Revenue"))
     has_open_findings = django_filters.BooleanFilter(
         method="filter_has_open_findings", label=_("Has open findings")
     )
@@ -46,7 +51,7 @@ class InvoiceFilter(django_filters.FilterSet):
 
     class Meta:
         model = Invoice
-        fields = ["q", "status", "check_status", "kind", "client", "nam", "overdue",
+        fields = ["q", "status", "check_status", "kind", "client", "nam", "overdue", "in_revenue",
                   "has_open_findings", "rule", "issued_after", "issued_before", "due_after",
                   "due_before", "paid_after", "paid_before"]  # fmt: skip
 
@@ -62,6 +67,12 @@ class InvoiceFilter(django_filters.FilterSet):
         if digits.isdigit():
             condition |= Q(number=int(digits))
         return queryset.filter(condition)
+
+    def filter_in_revenue(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+        if value is None:
+            return queryset
+        revenue = Q(status__in=REVENUE_STATUSES)
+        return queryset.filter(revenue if value else ~revenue)
 
     def filter_has_open_findings(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
         if value is None:
@@ -87,13 +98,14 @@ class InvoiceFilter(django_filters.FilterSet):
         )
 
 
-class FindingFilter(django_filters.FilterSet):
-    """For `selectors.review_queue` (it annotates nam_id)."""
+class FindingFilter(ClientScopeFilters):
+    """For `selectors.review_queue`; `nam`, `team`, ... are on the invoice's client."""
+
+    client_path = "invoice__client"
 
     rule = django_filters.CharFilter(field_name="rule", label=_("Rule"))
     client = django_filters.NumberFilter(field_name="invoice__client_id", label=_("Client"))
     invoice = django_filters.NumberFilter(field_name="invoice_id", label=_("Invoice"))
-    nam = django_filters.NumberFilter(field_name="nam_id", label=_("NAM"))
     min_amount_at_stake = django_filters.NumberFilter(
         field_name="amount_at_stake", lookup_expr="gte", label=_("Amount at stake from")
     )

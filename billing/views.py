@@ -58,6 +58,7 @@ from billing.forms import (
     PaymentForm,
 )
 from billing.models import ISSUED_STATUSES, CheckFinding, EInvoiceExport, Invoice, InvoiceLine
+from clients.filters import client_scope_dropdowns
 from clients.models import Client
 from orders import selectors as order_selectors
 from orders.models import Contract, ContractPrice, OrderLine
@@ -104,6 +105,7 @@ def _id_dropdowns(request: HttpRequest, filterset: Any, names: tuple[str, ...]) 
     FilterSet (shared with the API, which keeps taking ids and codes) still receives them."""
     choices = selectors.invoice_filter_choices(user=request.user)
     id_dropdowns(filterset.form, {name: choices[name] for name in names if name != "rule"})
+    client_scope_dropdowns(filterset.form, user=request.user, names=("team",))
     if "rule" in names:  # rule codes are strings, shown by their titles
         options = [(code, checks.rule_label(code)) for code, _label in choices["rule"]]
         filterset.form.fields["rule"] = forms.ChoiceField(

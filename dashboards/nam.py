@@ -40,15 +40,20 @@ from clients import selectors as client_selectors
 from clients.models import AccountPlan, Activity, Client
 from dashboards.health import ORDERED_STATUSES, Health, account_health
 from orders import suggestions
+from orders.filters import OPEN_ORDER_STATUSES, OPEN_STAGES
 from orders.models import Opportunity, Order, OrderLine
 from orders.selectors import line_net_expression
 from orders.selectors import order_list as order_rows
 from projects import selectors as project_selectors
+from projects.models import Milestone
 
 DEADLINE_DAYS = 14
 LIST_LIMIT = 10
-OPEN_ORDER_STATUSES = ("draft", "submitted", "confirmed", "in_progress")
 ISSUED_STATUSES = ("issued", "partially_paid", "paid")
+# The lists behind the figures, filtered to exactly the rows each figure counts.
+ORDERED = {"is_confirmed": "true"}  # ORDERED_STATUSES = the order list's confirmed orders
+OPEN = {"is_open": "true"}
+REVENUE = {"in_revenue": "true"}  # ISSUED_STATUSES = the invoice list's revenue
 
 
 def _url(name: str, **filters: object) -> str:
@@ -58,7 +63,8 @@ def _url(name: str, **filters: object) -> str:
 
 @dataclass
 class AccountRow:
-    """One of the user's accounts with its figures and the list behind each figure."""
+    """One of the user's accounts with its figures and the list behind each figure (each list
+    shows exactly the rows its figure counts)."""
 
     client: Client
     health: Health | None
@@ -147,13 +153,12 @@ def _account_rows(
         count=Count("pk"),
     )
     whitespace = _grouped(
-        Opportunity.objects.visible_to(user)
-        .filter(client__in=ids, source=Opportunity.Source.WHITESPACE)
-        .exclude(stage__in=[Opportunity.Stage.WON, Opportunity.Stage.LOST]),
+        Opportunity.objects.visible_to(user).filter(
+            client__in=ids, source=Opportunity.Source.WHITESPACE, stage__in=OPEN_STAGES
+        ),
         "client",
         count=Count("pk"),
     )
-    year = {"after": datetime.date(today.year, 1, 1).isoformat(), "before": today.isoformat()}
     rows = []
     for client in accounts:
         pk = client.pk
@@ -167,36 +172,39 @@ def _account_rows(
                 whitespace_open=whitespace.get(pk, {}).get("count", 0),
                 urls={
                     "client": client_url,
-                    "ordered": _url(
-                        "orders:order_list",
-                        client=pk,
-                        ordered_after=year["after"],
-                        ordered_before=year["before"],
-                    ),
-                    "invoiced": _url(
-                        "billing:invoice_list",
-                        client=pk,
-                        issued_after=year["after"],
-                        issued_before=year["before"],
-                    ),
-                    "collected": _url(
-                        "billing:invoice_list",
-                        client=pk,
-                        paid_after=year["after"],
-                        paid_before=year["before"],
-                    ),
+                    **figure_urls(today, client=pk),
                     "target": f"{client_url}#plans",
-                    "open_orders": _url("orders:order_list", client=pk),
-                    "open_findings": _url("billing:review_queue", client=pk),
-                    "whitespace": _url(
-                        "orders:opportunity_list", client=pk, source=Opportunity.Source.WHITESPACE
-                    ),
                     "whitespace_matrix": f"{client_url}#whitespace",
                 },
                 **revenue[pk],
             )
         )
     return rows
+
+
+def figure_urls(today: datetime.date, **scope: object) -> dict[str, str]:
+    """The lists behind an account's figures (`client=<id>`) or the book's totals (`mine=true`:
+    the clients on whose account team the person is now, the home's accounts)."""
+    year = {"after": datetime.date(today.year, 1, 1).isoformat(), "before": today.isoformat()}
+    return {
+        "ordered": _url(
+            "orders:order_list", **scope, **ORDERED, ordered_after=year["after"],
+            ordered_before=year["before"],
+        ),
+        "invoiced": _url(
+            "billing:invoice_list", **scope, **REVENUE, issued_after=year["after"],
+            issued_before=year["before"],
+        ),
+        "collected": _url(
+            "billing:invoice_list", **scope, paid_after=year["after"],
+            paid_before=year["before"],
+        ),
+        "open_orders": _url("orders:order_list", **scope, **OPEN),
+        "open_findings": _url("billing:review_queue", **scope),
+        "whitespace": _url(
+            "orders:opportunity_list", **scope, source=Opportunity.Source.WHITESPACE, **OPEN
+        ),
+    }  # fmt: skip
 
 
 def _totals(rows: list[AccountRow]) -> dict[str, object]:
@@ -255,17 +263,21 @@ def nam_home(
         "totals": _totals(rows),
         "open_orders": open_orders,
         "deadlines": deadlines,
-        "overdue_count": sum(1 for milestone in deadlines if milestone.is_late),
+        # All of them, not only those among the deadlines shown: the count of the linked list.
+        "overdue_count": Milestone.objects.visible_to(user)
+        .overdue(today)
+        .filter(project__client__in=ids)
+        .count(),
         "cases_past_sla": cases_past_sla,
         "reorders_due": reorders[:LIST_LIMIT],
         "reorders_due_count": len(reorders),
         "activities": activities,
         "urls": {
             "accounts": reverse("clients:my_accounts"),
-            "open_orders": reverse("orders:order_list"),
-            "deadlines": _url("projects:milestone_due_soon", days=DEADLINE_DAYS),
-            "overdue": _url("projects:milestone_list", overdue="true"),
-            "cases_past_sla": reverse("projects:case_queue"),
-            "findings": reverse("billing:review_queue"),
+            **figure_urls(today, mine="true"),
+            "deadlines": _url("projects:milestone_due_soon", days=DEADLINE_DAYS, mine="true"),
+            "overdue": _url("projects:milestone_list", overdue="true", mine="true"),
+            "cases_past_sla": _url("projects:case_queue", past_sla="true"),
+            "findings": _url("billing:review_queue", mine="true"),
         },
     }

@@ -8,17 +8,21 @@ viewer may see and the filters pick (team, NAM, region, industry; applied in SQL
   credit notes issued (not cancelled), by issue date;
 - pipeline by stage: open opportunities (qualification, proposal, negotiation), count and value;
 - projects late and at risk (`Project.objects.with_health`), late milestones (open, past due);
-- contracts expiring: active contracts ending within EXPIRY_DAYS from today (an active contract
-  whose end has already passed counts too: it is the same list, and it needs the same look);
+- contracts expiring: active contracts ending from today to EXPIRY_DAYS ahead (an active contract
+  whose end has already passed is a stale status, not an expiry to prepare);
 - open invoice check findings: count and amount at stake;
-- overdue receivables: what open invoices past their due date still owe;
+- overdue receivables: open invoices past their due date (the invoice list's `overdue`) and
+  what they still owe;
 - an account-health ranking (dashboards/health.py), worst first.
 
 Every figure is one grouped SQL query over the filtered visible accounts (a subquery, not a list
 of ids), so the page costs the same queries whatever the size of the book, and a lead's totals
 are the sums over their visible accounts: totals are added up from the per-account rows.
 
-Each figure carries the URL of the list behind it (per account: the list filtered by client).
+Each figure carries the URL of the list behind it, filtered so that it shows exactly the rows
+the figure counts: per account by client, per NAM by `nam`, and the total row and the charts' bars
+by the dashboard's own filters (team, NAM, region, industry: the same `clients.filters` rules
+select the accounts here and the rows there).
 """
 
 from __future__ import annotations
@@ -48,11 +52,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts_crm.access import AnyUser
+from billing.filters import REVENUE_STATUSES
 from billing.models import OPEN_STATUSES, CheckFinding, Invoice
 from billing.selectors import MONEY, with_receivables
+from clients.filters import active_nam, client_scope
 from clients.models import AccountTeamMember, Client, Region
 from dashboards import health as health_board
 from dashboards.finance import _month_end, invoice_list_url, review_queue_url
+from orders.filters import OPEN_STAGES
 from orders.models import Contract, Opportunity
 from projects.models import Health, Milestone, Project
 
@@ -60,12 +67,8 @@ ZERO = Decimal("0.00")
 EXPIRY_DAYS = 90
 PERIODS = (3, 6, 12)
 DEFAULT_PERIOD = 12
-OPEN_STAGES = (
-    Opportunity.Stage.QUALIFICATION,
-    Opportunity.Stage.PROPOSAL,
-    Opportunity.Stage.NEGOTIATION,
-)
-REVENUE_STATUSES = ("issued", "partially_paid", "paid")
+# The filters that pick accounts; the lists behind the figures take them under the same names.
+SCOPE_FILTERS = ("team", "nam", "region", "industry")
 
 
 def list_url(name: str, **filters: object) -> str:
@@ -105,19 +108,10 @@ class TeamDashboardForm(forms.Form):
         return {k: v for k, v in data.items() if v not in (None, "")}
 
 
-def _active_nam(field_name: str) -> Subquery:
-    return Subquery(
-        AccountTeamMember.objects.active()
-        .filter(client=OuterRef("pk"), role=AccountTeamMember.Role.NAM)
-        .order_by("pk")
-        .values(field_name)[:1]
-    )
-
-
 def _with_nam(clients: QuerySet[Client]) -> QuerySet[Client]:
     return clients.annotate(
-        nam_id=_active_nam("user_id"),
-        nam_name=_active_nam("user__username"),  # shown when the NAM has no full name
+        nam_id=active_nam("user_id"),
+        nam_name=active_nam("user__username"),  # shown when the NAM has no full name
         nam_full_name=Subquery(
             AccountTeamMember.objects.active()
             .filter(client=OuterRef("pk"), role=AccountTeamMember.Role.NAM)
@@ -152,17 +146,15 @@ def filter_options(*, user: AnyUser) -> dict[str, list]:
 
 
 def visible_accounts(*, user: AnyUser, filters: dict[str, object]) -> QuerySet[Client]:
-    """The visible accounts the filters pick, with their active NAM (`nam_id`, `nam_name`)."""
-    clients = _with_nam(Client.objects.visible_to(user))
-    if filters.get("team"):
-        clients = clients.filter(team_id=filters["team"])
-    if filters.get("nam"):
-        clients = clients.filter(nam_id=filters["nam"])
-    if filters.get("region"):
-        clients = clients.filter(region=filters["region"])
-    if filters.get("industry"):
-        clients = clients.filter(industry=filters["industry"])
-    return clients
+    """The visible accounts the filters pick, with their active NAM (`nam_id`, `nam_name`).
+    The region is the billing address's or a site's, the industry is case-insensitive: the
+    client list's rules (clients.filters.client_scope), which the linked lists apply too."""
+    return client_scope(_with_nam(Client.objects.visible_to(user)), **scope_of(filters))
+
+
+def scope_of(filters: dict[str, object]) -> dict[str, object]:
+    """The account-picking filters of the dashboard, as the linked lists take them."""
+    return {name: filters[name] for name in SCOPE_FILTERS if filters.get(name)}
 
 
 def months_up_to(today: datetime.date, count: int) -> list[datetime.date]:
@@ -230,33 +222,27 @@ def _grouped(queryset: QuerySet, *group: str, **aggregates: object) -> list[dict
 
 
 def _urls(months: list[datetime.date], today: datetime.date, **scope: object) -> dict[str, str]:
-    """The lists behind a row's figures; `scope` is `client=<id>` (an account), `nam=<id>`
-    (only the invoice list and the review queue filter by NAM) or nothing (all visible)."""
-    client = scope.get("client")
-    nam = scope.get("nam")
-    by_client = {"client": client} if client else {}
-    by_nam = {"nam": nam} if nam and not client else {}
-    urls = {
+    """The lists behind a row's figures, each showing exactly the rows the figure counts.
+    `scope` is `client=<id>` (an account), or the dashboard's filters (`scope_of`) with the
+    row's `nam=<id>` for a NAM's row, or the dashboard's filters alone for the total row."""
+    scope = {k: v for k, v in scope.items() if v}
+    expiry = today + datetime.timedelta(days=EXPIRY_DAYS)
+    return {
         "revenue": invoice_list_url(
-            **by_client, **by_nam, issued_after=months[0].isoformat(),
+            **scope, in_revenue="true", issued_after=months[0].isoformat(),
             issued_before=today.isoformat(),
         ),
-        "findings": review_queue_url(**by_client, **by_nam),
-        "overdue": invoice_list_url(**by_client, **by_nam, overdue="true"),
-    }  # fmt: skip
-    if nam and not client:
-        return urls
-    urls.update(
-        pipeline=list_url("orders:opportunity_list", **by_client),
-        projects_late=list_url("projects:project_list", **by_client, health=Health.LATE),
-        projects_at_risk=list_url("projects:project_list", **by_client, health=Health.AT_RISK),
-        milestones_late=list_url("projects:milestone_list", **by_client, overdue="true"),
-        contracts_expiring=list_url(
-            "orders:contract_list", **by_client, status=Contract.Status.ACTIVE,
-            ends_before=(today + datetime.timedelta(days=EXPIRY_DAYS)).isoformat(),
+        "findings": review_queue_url(**scope),
+        "overdue": invoice_list_url(**scope, overdue="true"),
+        "pipeline": list_url("orders:opportunity_list", **scope, is_open="true"),
+        "projects_late": list_url("projects:project_list", **scope, health=Health.LATE),
+        "projects_at_risk": list_url("projects:project_list", **scope, health=Health.AT_RISK),
+        "milestones_late": list_url("projects:milestone_list", **scope, overdue="true"),
+        "contracts_expiring": list_url(
+            "orders:contract_list", **scope, status=Contract.Status.ACTIVE,
+            ends_after=today.isoformat(), ends_before=expiry.isoformat(),
         ),
-    )  # fmt: skip
-    return urls
+    }  # fmt: skip
 
 
 def revenue_by_month(
@@ -275,6 +261,14 @@ def revenue_by_month(
             issue_date__gte=months[0], issue_date__lte=today,
         ).annotate(month=TruncMonth("issue_date")),
         "client_id", "month", net=Sum(signed_net),
+    )  # fmt: skip
+
+
+def _month_url(month: datetime.date, today: datetime.date, scope: dict[str, object]) -> str:
+    """The invoices and credit notes behind one month's net invoiced."""
+    return invoice_list_url(
+        **scope, in_revenue="true", issued_after=month.isoformat(),
+        issued_before=min(_month_end(month), today).isoformat(),
     )  # fmt: skip
 
 
@@ -328,7 +322,7 @@ def team_dashboard(
     for r in _grouped(
         Contract.objects.visible_to(user).filter(
             client__in=ids, status=Contract.Status.ACTIVE,
-            ends_on__lte=today + datetime.timedelta(days=EXPIRY_DAYS),
+            ends_on__gte=today, ends_on__lte=today + datetime.timedelta(days=EXPIRY_DAYS),
         ),
         "client_id", count=Count("pk"),
     ):  # fmt: skip
@@ -349,7 +343,7 @@ def team_dashboard(
             due_date__lt=today,
         ),
         today,
-    ).filter(outstanding__gt=0)  # fmt: skip
+    )  # fmt: skip
     for r in _grouped(overdue, "client_id", count=Count("pk"), amount=Sum("outstanding")):
         row = rows[r["client_id"]]
         row.overdue_invoices, row.overdue_amount = r["count"], r["amount"]
@@ -360,41 +354,46 @@ def team_dashboard(
 
     account_rows = list(rows.values())
     per_nam: dict[object, Row] = {}
-    total = Row(key="total", name=str(_("All visible accounts")), urls=_urls(months, today))
+    scope = scope_of(filters)
+    total = Row(
+        key="total", name=str(_("All visible accounts")), urls=_urls(months, today, **scope)
+    )
     for row in account_rows:
         nam_key = row.nam_id or 0
         if nam_key not in per_nam:
             per_nam[nam_key] = Row(
                 key=nam_key, nam_id=row.nam_id,
                 name=row.nam_name or str(_("No NAM")),
-                urls=_urls(months, today, nam=row.nam_id) if row.nam_id else {},
+                urls=_urls(months, today, **{**scope, "nam": row.nam_id}) if row.nam_id else {},
             )  # fmt: skip
         per_nam[nam_key].add(row)
         total.add(row)
 
     for row in [*account_rows, *per_nam.values()]:
-        scope = {"client": row.client_id} if row.client_id else {"nam": row.nam_id}
+        if row.client_id:
+            row_scope = {"client": row.client_id}
+        elif row.nam_id:
+            row_scope = {**scope, "nam": row.nam_id}
+        else:  # the accounts without a NAM: no list filters by "no NAM"
+            row.monthly = [{"month": m, "net": row.revenue.get(m, ZERO), "url": ""}
+                           for m in months]  # fmt: skip
+            continue
         row.monthly = [
-            {"month": m, "net": row.revenue.get(m, ZERO), "url": invoice_list_url(
-                **scope, issued_after=m.isoformat(),
-                issued_before=min(_month_end(m), today).isoformat())}
+            {"month": m, "net": row.revenue.get(m, ZERO), "url": _month_url(m, today, row_scope)}
             for m in months
-        ] if (row.client_id or row.nam_id) else [
-            {"month": m, "net": row.revenue.get(m, ZERO), "url": ""} for m in months
-        ]  # fmt: skip
+        ]
 
     revenue_months = [
-        {"month": m, "net": total.revenue.get(m, ZERO), "url": invoice_list_url(
-            issued_after=m.isoformat(), issued_before=min(_month_end(m), today).isoformat())}
+        {"month": m, "net": total.revenue.get(m, ZERO), "url": _month_url(m, today, scope)}
         for m in months
-    ]  # fmt: skip
+    ]
     pipeline = [
         {
             "stage": stage.value,
             "label": str(stage.label),
             "count": total.pipeline.get(stage, {}).get("count", 0),
             "value": total.pipeline.get(stage, {}).get("value", ZERO),
-            "url": list_url("orders:opportunity_list", stage=stage.value),
+            "url": list_url("orders:opportunity_list", **scope, stage=stage.value),
         }
         for stage in OPEN_STAGES
     ]

@@ -1,8 +1,9 @@
 """Dashboard pages: read-only, they compose the selectors of the other apps (dashboards/*.py).
 
-`index` is the dashboards' home for team leads, finance and admin (the navbar's rule, in
-accounts_crm/context_processors.py): finance and admin get the finance dashboard, a team lead
-who is neither gets the team lead dashboard (also at `team`, for team leads and admin). Figures
+`index` is the dashboards' home for team leads, finance and admin: finance and admin get the
+finance dashboard, a team lead who is neither gets the team lead dashboard, which is at `team`
+for team leads and admin (the navbar, accounts_crm/context_processors.py, offers `index` to
+finance and admin and `team` to team leads and admin). Figures
 start from `visible_to(user)`, so a team lead sees only the accounts they may see. Account
 staff without one of those roles get 403, the same as the navbar not offering the entry: the
 page is about a role, not about a row.

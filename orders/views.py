@@ -44,6 +44,7 @@ from accounts_crm.pages import (
     sort_columns,
 )
 from clients import selectors as client_selectors
+from clients.filters import client_scope_dropdowns
 from clients.models import Client
 from clients.policies import can_work_on_client
 from orders import policies, selectors, services, suggestions
@@ -139,6 +140,7 @@ def _id_dropdowns(
     (shared with the API, which keeps taking ids) still receives an id."""
     choices = selectors.list_filter_choices(user=request.user, model=model, selected=request.GET)
     id_dropdowns(filterset.form, choices)
+    client_scope_dropdowns(filterset.form, user=request.user)
 
 
 def _csv(rows: QuerySet, spec: ListSpec) -> StreamingHttpResponse:

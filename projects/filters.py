@@ -14,7 +14,7 @@ from django.db.models import F, OrderBy, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clients.filters import StableOrderingFilter
+from clients.filters import ClientScopeFilters, StableOrderingFilter
 from projects.models import (
     NO_HEALTH,
     Health,
@@ -40,7 +40,7 @@ class OrderingFilter(StableOrderingFilter):
         return field.desc(nulls_last=True) if descending else field.asc(nulls_last=True)
 
 
-class ProjectFilter(django_filters.FilterSet):
+class ProjectFilter(ClientScopeFilters):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     client = django_filters.NumberFilter(field_name="client_id", label=_("Client"))
     manager = django_filters.NumberFilter(field_name="manager_id", label=_("Project manager"))
@@ -89,7 +89,9 @@ class ProjectFilter(django_filters.FilterSet):
         )
 
 
-class MilestoneFilter(django_filters.FilterSet):
+class MilestoneFilter(ClientScopeFilters):
+    client_path = "project__client"
+
     q = django_filters.CharFilter(method="search", label=_("Search"))
     project = django_filters.NumberFilter(field_name="project_id", label=_("Project"))
     client = django_filters.NumberFilter(field_name="project__client_id", label=_("Client"))

@@ -48,6 +48,7 @@ from accounts_crm.pages import (
     sort_columns,
 )
 from clients import selectors as client_selectors
+from clients.filters import ClientScopeFilters, client_scope_dropdowns
 from clients.models import Client
 from projects import policies, selectors, services
 from projects.filters import (
@@ -158,6 +159,8 @@ def _dropdowns(request: HttpRequest, filterset: django_filters.FilterSet, spec: 
         people=spec.people,
     )
     id_dropdowns(filterset.form, choices)
+    if isinstance(filterset, ClientScopeFilters):
+        client_scope_dropdowns(filterset.form, user=request.user)
     fields = filterset.form.fields
     for name in spec.hidden:
         fields[name].widget = forms.HiddenInput()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
@@ -27,6 +27,7 @@ from tests.factories import (
     CreditNoteFactory,
     InvoiceFactory,
     MilestoneFactory,
+    OpportunityFactory,
     OrderFactory,
     OrderLineFactory,
     PaymentFactory,
@@ -138,16 +139,71 @@ def test_it_links_every_figure_to_its_filtered_list(nam: User, book: dict[str, C
     [row] = nam_home(user=nam, today=TODAY, now=NOW)["accounts"]
     pk = book["mine"].pk
     assert row.urls["ordered"] == (
-        f"{reverse('orders:order_list')}?client={pk}&ordered_after=2026-01-01"
-        "&ordered_before=2026-10-01"
+        f"{reverse('orders:order_list')}?client={pk}&is_confirmed=true"
+        "&ordered_after=2026-01-01&ordered_before=2026-10-01"
     )
     assert row.urls["invoiced"].endswith(
-        f"?client={pk}&issued_after=2026-01-01&issued_before=2026-10-01"
+        f"?client={pk}&in_revenue=true&issued_after=2026-01-01&issued_before=2026-10-01"
     )
     assert row.urls["collected"].endswith(
         f"?client={pk}&paid_after=2026-01-01&paid_before=2026-10-01"
     )
+    assert row.urls["open_orders"] == f"{reverse('orders:order_list')}?client={pk}&is_open=true"
     assert row.urls["open_findings"] == f"{reverse('billing:review_queue')}?client={pk}"
+
+
+def _signed(invoices: object) -> Decimal:
+    return sum(
+        (-i.net_total if i.kind == Invoice.Kind.CREDIT_NOTE else i.net_total for i in invoices),
+        D("0"),
+    )
+
+
+@pytest.mark.django_db
+def test_following_each_link_lists_exactly_what_the_figure_counts(
+    nam: User, book: dict[str, Client], login: Callable[[User], HttpClient]
+) -> None:
+    """Per account and in total: the NAM is also the lead of a team with a client they are not
+    on (they see it, it is not in their book): the totals' lists leave it out (`mine`)."""
+    team_only = ClientFactory(name="Team only")
+    team_only.team.lead = nam
+    team_only.team.save()
+    nam.groups.add(Group.objects.get_or_create(name=Role.TEAM_LEAD)[0])
+    order(team_only, status="confirmed", on=datetime.date(2026, 3, 1), quantity="1", price="7")
+    issued(InvoiceFactory(client=team_only), net="70.00", on=datetime.date(2026, 2, 1))
+    mine = book["mine"]
+    OpportunityFactory(client=mine, source="whitespace", stage="proposal")
+    OpportunityFactory(client=mine, source="whitespace", stage="won")
+    OpportunityFactory(client=team_only, source="whitespace", stage="proposal")
+    OrderFactory(client=mine, status="cancelled", order_date=datetime.date(2026, 5, 1))
+    OrderFactory(client=team_only, status="submitted")
+    # A cancelled invoice issued this year: not revenue, and not in the revenue list.
+    cancelled = issued(InvoiceFactory(client=mine), net="444.00", on=datetime.date(2026, 4, 1))
+    Invoice.objects.filter(pk=cancelled.pk).update(status="cancelled")
+
+    home = nam_home(user=nam, today=TODAY, now=NOW)
+    [row] = home["accounts"]
+    http = login(nam)
+
+    def listed(url: str) -> list:
+        return list(http.get(url).context["page"].paginator.object_list)
+
+    for urls, figures in ((row.urls, vars(row)), (home["urls"], home["totals"])):
+        assert figures["open_orders"] == 2  # the draft and the confirmed order
+        assert len(listed(urls["open_orders"])) == figures["open_orders"]
+        assert len(listed(urls["open_findings"])) == figures["open_findings"] == 1
+        assert len(listed(urls["whitespace"])) == figures["whitespace_open"] == 1
+        assert _signed(listed(urls["invoiced"])) == figures["invoiced"] == D("250.00")
+        ordered = listed(urls["ordered"])
+        assert [o.status for o in ordered] == ["confirmed"]
+        assert {o.client_id for o in ordered} == {mine.pk}
+        collected = listed(urls["collected"])
+        assert {i.client_id for i in collected} == {mine.pk}
+        paid = sum(p.amount for i in collected for p in i.payments.all() if p.paid_on.year == 2026)
+        assert paid == figures["collected"] == D("120.00")
+    overdue = listed(home["urls"]["overdue"])
+    assert {m.project.client_id for m in overdue} == {mine.pk}
+    assert len(overdue) == login(nam).get(reverse("nam:home")).context["overdue_count"]
 
 
 @pytest.mark.django_db
@@ -187,7 +243,7 @@ def test_it_runs_the_same_queries_for_2_and_20_accounts(
     at_2 = _queries(client)
     login(large)
     at_20 = _queries(client)
-    assert at_2 == at_20 == 28
+    assert at_2 == at_20 == 29
 
 
 @pytest.mark.django_db

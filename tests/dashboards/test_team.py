@@ -31,6 +31,7 @@ from tests.factories import (
     OpportunityFactory,
     ProjectFactory,
     TeamFactory,
+    UserFactory,
 )
 
 D = Decimal
@@ -294,27 +295,68 @@ def test_the_page_applies_the_filters_and_shows_bad_ones(
 
 
 def _book_relative_to_today() -> dict[str, Any]:
-    """Figures relative to the real today (the lists' overdue / health filters read it)."""
+    """Figures relative to the real today (the lists' overdue / health filters read it).
+
+    The lead's team: Gamma (NAM, Retail, Lombardia) and Delta (no NAM, Energy); another NAM of
+    the team's, on Epsilon (Retail). Rows the figures leave out and a list filtered less tightly
+    would show: a won opportunity, a cancelled invoice, an active contract that ended last year."""
     today = timezone.localdate()
     ago = lambda n: today - datetime.timedelta(days=n)  # noqa: E731
-    client = ClientFactory(name="Gamma")
-    other = ClientFactory(name="Delta", team=client.team)
+    client = ClientFactory(name="Gamma", industry="Retail", region="lombardia")
+    other = ClientFactory(name="Delta", team=client.team, industry="Energy")
+    third = ClientFactory(name="Epsilon", team=client.team, industry="Retail")
     AccountTeamMemberFactory(client=client, role="nam")
-    for c in (client, other):
+    AccountTeamMemberFactory(client=third, role="nam")
+    for c in (client, other, third):
         invoice = issued(c, gross="100", issued_on=ago(40), due=ago(10))
         CheckFindingFactory(invoice=invoice, rule="price_vs_contract", amount_at_stake=D("5"))
         OpportunityFactory(client=c, stage="proposal", value=D("10"))
+        OpportunityFactory(client=c, stage="won", value=D("1000"))
         late = ProjectFactory(client=c, due_on=ago(3), starts_on=ago(100))
         MilestoneFactory(project=late, due_on=ago(2))
         ContractFactory(client=c, starts_on=ago(300), ends_on=today + datetime.timedelta(days=30))
+        ContractFactory(client=c, starts_on=ago(700), ends_on=ago(300))  # still "active"
+        issued(c, gross="999", issued_on=ago(20), due=ago(1), status="cancelled")
     issued(client, gross="80", issued_on=ago(5), due=today + datetime.timedelta(days=20))
-    return {"client": client, "lead": client.team.lead}
+    return {"client": client, "third": third, "lead": client.team.lead}
 
 
 def _client_of(row: Any) -> int:
     if hasattr(row, "project_id") and not hasattr(row, "client_id"):
         return row.project.client_id
     return row.client_id if hasattr(row, "client_id") else row.invoice.client_id
+
+
+def _listed(http: HttpClient, url: str) -> list[Any]:
+    """Every row of the list at `url` (one page: the books here are small)."""
+    return list(http.get(url).context["page"].paginator.object_list)
+
+
+def _signed_net(invoices: list[Any]) -> Decimal:
+    return sum((-i.net_total if i.kind == "credit_note" else i.net_total for i in invoices), D(0))
+
+
+def assert_each_link_lists_the_figures_rows(http: HttpClient, row: board.Row) -> None:
+    """Follow each figure's link: the list holds exactly the rows it counts, and their amounts."""
+    counts = {
+        "pipeline": row.pipeline_count,
+        "projects_late": row.projects_late,
+        "projects_at_risk": row.projects_at_risk,
+        "milestones_late": row.milestones_late,
+        "contracts_expiring": row.contracts_expiring,
+        "findings": row.findings,
+        "overdue": row.overdue_invoices,
+    }
+    for name, count in counts.items():
+        assert len(_listed(http, row.urls[name])) == count, (row.name, name)
+    assert sum(o.value for o in _listed(http, row.urls["pipeline"])) == row.pipeline_value
+    assert sum(f.amount_at_stake for f in _listed(http, row.urls["findings"])) == (
+        row.amount_at_stake
+    )
+    assert sum(i.outstanding for i in _listed(http, row.urls["overdue"])) == row.overdue_amount
+    assert _signed_net(_listed(http, row.urls["revenue"])) == row.revenue_total, row.name
+    for cell in row.monthly:
+        assert _signed_net(_listed(http, cell["url"])) == cell["net"], (row.name, cell["month"])
 
 
 def test_every_figure_links_to_the_list_that_explains_it(
@@ -337,24 +379,62 @@ def test_every_figure_links_to_the_list_that_explains_it(
     for name, count in counts.items():
         url = gamma.urls[name]
         assert url in content, name
-        listed = list(http.get(url).context["page"])
+        listed = _listed(http, url)
         assert len(listed) == count, name
         assert {_client_of(row) for row in listed} == {book["client"].pk}, name
-    listed = http.get(gamma.urls["overdue"]).context["page"]
-    assert sum(i.outstanding for i in listed) == gamma.overdue_amount == D("100.00")
-    listed = http.get(gamma.urls["revenue"]).context["page"]
-    assert sum(i.net_total for i in listed) == gamma.revenue_total == D("180.00")
-    # The totals (the lead's two accounts) link to the unfiltered lists, which hold both.
+    assert gamma.overdue_amount == D("100.00")
+    assert gamma.revenue_total == D("180.00")
+    # Every row: the accounts, the NAMs (their lists filter by `nam`), the total.
     total = response.context["total"]
-    assert len(http.get(total.urls["projects_late"]).context["page"]) == total.projects_late == 2
-    assert len(http.get(total.urls["overdue"]).context["page"]) == total.overdue_invoices == 2
+    nams = [r for r in response.context["nams"] if r.nam_id]
+    assert len(nams) == 2
+    for row in [*response.context["accounts"], *nams, total]:
+        assert_each_link_lists_the_figures_rows(http, row)
+    for row in nams:
+        assert row.urls["pipeline"] in content
+    assert (total.projects_late, total.overdue_invoices, total.contracts_expiring) == (3, 3, 3)
     # The charts' bars open the same lists as the tables.
     charts = response.context["charts"]
     proposal = next(r for r in response.context["pipeline"] if r["stage"] == "proposal")
     assert charts["pipeline"]["urls"][1] == proposal["url"]
-    assert len(http.get(proposal["url"]).context["page"]) == proposal["count"] == 2
+    assert len(_listed(http, proposal["url"])) == proposal["count"] == 3
     month = response.context["revenue_months"][-1]
     assert charts["revenue"]["urls"][-1] == month["url"]
+    for bar in response.context["revenue_months"]:
+        assert _signed_net(_listed(http, bar["url"])) == bar["net"], bar["month"]
+
+
+@pytest.mark.parametrize(
+    ("filters", "accounts"),
+    [({"industry": "Retail"}, ["Epsilon", "Gamma"]), ({"region": "lombardia"}, ["Gamma"]),
+     ({"nam": "gamma_nam"}, ["Gamma"]), ({"team": "team"}, ["Delta", "Epsilon", "Gamma"])],
+)  # fmt: skip
+def test_a_filtered_dashboards_totals_and_bars_link_to_lists_filtered_the_same_way(
+    db: None, login: Callable[[User], HttpClient], filters: dict[str, str], accounts: list[str]
+) -> None:
+    book = _book_relative_to_today()
+    ClientFactory(name="Other team", industry="Retail", region="lombardia")  # not the lead's
+    values = {
+        "gamma_nam": book["client"].account_team.get(role="nam").user_id,
+        "team": book["client"].team_id,
+    }
+    query = {k: values.get(v, v) for k, v in filters.items()}
+    http = login(book["lead"])
+    response = http.get("/dashboards/team/", query)
+    assert not response.context["form"].errors
+    assert sorted(r.name for r in response.context["accounts"]) == accounts
+    total = response.context["total"]
+    for name, value in query.items():
+        assert f"{name}={value}" in total.urls["pipeline"]
+    assert_each_link_lists_the_figures_rows(http, total)
+    for row in response.context["nams"]:
+        if row.nam_id:
+            assert_each_link_lists_the_figures_rows(http, row)
+    for bar in response.context["pipeline"]:
+        assert len(_listed(http, bar["url"])) == bar["count"], bar["stage"]
+        assert sum(o.value for o in _listed(http, bar["url"])) == bar["value"]
+    for bar in response.context["revenue_months"]:
+        assert _signed_net(_listed(http, bar["url"])) == bar["net"], bar["month"]
 
 
 def _grow(n: int, team: Any = None) -> None:
@@ -422,3 +502,31 @@ def test_a_team_lead_clicks_a_pipeline_bar_and_lands_on_the_filtered_list(page) 
     rows = page.locator("tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Rinnovo flotta")
+
+
+@pytest.mark.parametrize(
+    ("who", "team_entry", "index_entry"),
+    [("team_lead", True, False), ("admin_user", True, True), ("finance", False, True),
+     ("account_staff", False, False)],
+)  # fmt: skip
+def test_the_navbar_offers_the_team_dashboard_to_whom_its_view_lets_in(
+    request: pytest.FixtureRequest, login: Callable[[User], HttpClient], who: str,
+    team_entry: bool, index_entry: bool,
+) -> None:  # fmt: skip
+    user = request.getfixturevalue(who)
+    http = login(user)
+    links = {link.url for link in http.get("/clients/").context["nav_links"]}
+    assert ("/dashboards/team/" in links) is team_entry
+    assert ("/dashboards/" in links) is index_entry
+    assert (http.get("/dashboards/team/").status_code == 200) is team_entry
+
+
+def test_a_superuser_without_groups_is_offered_the_team_dashboard(
+    db: None, login: Callable[[User], HttpClient]
+) -> None:
+    root = UserFactory(username="root", is_staff=True, is_superuser=True)  # in no group
+    http = login(root)
+    response = http.get("/clients/")
+    assert "/dashboards/team/" in {link.url for link in response.context["nav_links"]}
+    assert b'href="/dashboards/team/"' in response.content
+    assert http.get("/dashboards/team/").status_code == 200
