@@ -8,7 +8,6 @@ from decimal import Decimal
 from django.contrib.auth.models import User
 from django.db.models import (
     DecimalField,
-    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -17,7 +16,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, Round
+from django.db.models.functions import Coalesce
 
 from accounts_crm.access import AnyUser, get_visible_or_404
 from clients.models import Client
@@ -26,20 +25,10 @@ from orders.models import Contract, ContractPrice, Opportunity, Order, OrderLine
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 
-def line_net_expression() -> ExpressionWrapper:
-    """A line's net amount in SQL, rounded to the cent like OrderLine.net_amount (half up:
-    PostgreSQL's round() on numeric rounds halves away from zero, which is half up for
-    amounts that are never negative)."""
-    return ExpressionWrapper(
-        Round(
-            F("quantity")
-            * F("unit_price")
-            * (Value(Decimal(100)) - F("discount"))
-            / Value(Decimal(100)),
-            2,
-        ),
-        output_field=MONEY,
-    )
+def line_net_expression() -> F:
+    """A line's net amount in queries over order lines: the stored `OrderLine.net` (the
+    database computes it with `orders.models.line_net`, the rounding rule of `net_amount`)."""
+    return F("net")
 
 
 def _order_net_total() -> Subquery:

@@ -119,6 +119,22 @@ def test_a_line_nets_and_taxes_half_up_to_the_cent() -> None:
     assert not line.is_delivered
 
 
+@pytest.mark.parametrize(
+    ("quantity", "unit_price", "discount"),
+    [("1", "0.25", "50"), ("3", "19.99", "12.5"), ("0.333", "10.01", "0"), ("2.5", "0.05", "10"),
+     ("999999999.999", "999999999999.99", "0")],  # the largest the columns hold
+)  # fmt: skip
+def test_the_stored_net_is_the_lines_net_amount(
+    quantity: str, unit_price: str, discount: str
+) -> None:
+    line = OrderLineFactory(quantity=Decimal(quantity), unit_price=Decimal(unit_price),
+                            discount=Decimal(discount))  # fmt: skip
+    stored = OrderLine.objects.values_list("net", flat=True).get(pk=line.pk)
+    assert stored == line.net_amount
+    OrderLine.objects.filter(pk=line.pk).update(discount=Decimal("100"))
+    assert OrderLine.objects.values_list("net", flat=True).get(pk=line.pk) == 0  # follows edits
+
+
 def test_a_contract_is_valid_only_when_active_and_in_its_period() -> None:
     contract = Contract(status="active", starts_on=datetime.date(2026, 1, 1),
                         ends_on=datetime.date(2026, 12, 31))  # fmt: skip
