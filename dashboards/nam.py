@@ -245,10 +245,7 @@ def nam_home(
             :LIST_LIMIT
         ]
     )
-    mine = set(ids)
-    reorders = [
-        due for due in suggestions.reorders_due(user=user, on=today) if due.client.pk in mine
-    ]
+    reorders = suggestions.reorders_due(user=user, clients=ids, on=today)
     activities = list(
         Activity.objects.visible_to(user)
         .filter(client__in=ids)
