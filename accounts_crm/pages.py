@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from pghistory.models import Events
 
 from accounts_crm.errors import DomainError, NotAllowedError
+from accounts_crm.widgets import LongSelect
 
 # Events shown in a change history (client page, order page, contract page).
 HISTORY_LIMIT = 50
@@ -257,4 +258,5 @@ def id_dropdowns(form: BaseForm, choices: dict[str, list[tuple[Any, Any]]]) -> N
             coerce=int,
             empty_value=None,
             required=False,
+            widget=LongSelect,  # every client finance sees: thousands of options
         )
