@@ -21,8 +21,11 @@ Per contract (the active ones by default), on `today`:
   has passed).
 
 Seven queries for all the contracts (the contracts, then one grouped query per figure),
-whatever their number; the team rollup sums the same rows. Only contracts of clients the
-viewer may see are read, so a team lead's totals are the sum over their visible accounts.
+whatever their number; the team rollup sums the same rows. Only what the viewer may see is
+read: the contracts of clients they see, and under them only the orders, invoices and cases
+of clients they see (a contract that applies to subsidiaries gathers their orders, invoices
+and cases too; a NAM who sees the parent but not a subsidiary gets none of the subsidiary's
+counted). So a team lead's totals are the sum over their visible accounts.
 """
 
 from __future__ import annotations
@@ -130,10 +133,15 @@ def _grouped(queryset: QuerySet, group: object, **aggregates: object) -> dict[in
 
 
 def compliance_rows(
-    contracts: QuerySet[Contract], *, today: datetime.date, now: datetime.datetime
+    contracts: QuerySet[Contract],
+    *,
+    user: AnyUser,
+    today: datetime.date,
+    now: datetime.datetime,
 ) -> list[Contract]:
     """The contracts with their raw figures set as attributes: the contracts, then one grouped
-    query per figure (seven queries), whatever their number.
+    query per figure (seven queries), whatever their number. The figures count only the orders,
+    invoices and cases `user` may see (`visible_to`: a subquery of the same query, no more).
 
     Grouped queries, not a correlated subquery per contract: on the large book the one-query
     shape is estimated so costly that PostgreSQL JIT-compiles it, which alone takes seconds."""
@@ -145,7 +153,7 @@ def compliance_rows(
     ids = [row.pk for row in rows]
     client_ids = {row.client_id for row in rows}
     spend = _grouped(
-        OrderLine.objects.filter(
+        OrderLine.objects.visible_to(user).filter(
             order__contract__in=ids,
             order__status__in=SPENT_STATUSES,
             order__order_date__gte=_ContractYearStart(F("order__contract__starts_on"), today),
@@ -156,14 +164,16 @@ def compliance_rows(
     )
     on_contract = Q(contract__in=ids) | Q(contract__isnull=True, order__contract__in=ids)
     invoiced = _grouped(
-        Invoice.objects.filter(on_contract, kind=Invoice.Kind.INVOICE, status__in=BILLED_STATUSES),
+        Invoice.objects.visible_to(user).filter(
+            on_contract, kind=Invoice.Kind.INVOICE, status__in=BILLED_STATUSES
+        ),
         Coalesce("contract_id", "order__contract_id"),
         invoiced=Sum("net_total"),
     )
     credited = _grouped(
-        Invoice.objects.filter(
-            on_contract, kind=Invoice.Kind.CREDIT_NOTE, status__in=ISSUED_STATUSES
-        ).exclude(credits__status=Invoice.Status.CANCELLED),
+        Invoice.objects.visible_to(user)
+        .filter(on_contract, kind=Invoice.Kind.CREDIT_NOTE, status__in=ISSUED_STATUSES)
+        .exclude(credits__status=Invoice.Status.CANCELLED),
         Coalesce("contract_id", "order__contract_id"),
         credited=Sum("net_total"),
     )
@@ -177,7 +187,7 @@ def compliance_rows(
         prices_expiring=Count("pk"),
         next_price_expiry=Min("valid_to"),
     )
-    past_sla = ServiceCase.objects.past_sla(now)
+    past_sla = ServiceCase.objects.visible_to(user).past_sla(now)
     own_cases = _grouped(past_sla.filter(client__in=client_ids), F("client"), own_cases=Count("pk"))
     subsidiary_cases = _grouped(
         past_sla.filter(client__parent__in=client_ids),
@@ -257,7 +267,7 @@ def contract_compliance(
         visible = visible.filter(
             pk__in=contracts.values("pk") if isinstance(contracts, QuerySet) else list(contracts)
         )
-    rows = compliance_rows(visible.order_by("number"), today=today, now=now)
+    rows = compliance_rows(visible.order_by("number"), user=user, today=today, now=now)
     return [_figures(contract, today=today) for contract in rows]
 
 

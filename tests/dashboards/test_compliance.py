@@ -27,6 +27,7 @@ from tests.factories import (
 
 D = Decimal
 TODAY = datetime.date(2026, 10, 1)
+d = datetime.date
 NOW = datetime.datetime(2026, 10, 1, 10, 0, tzinfo=datetime.UTC)
 CASE_OPENED = datetime.datetime(2026, 9, 1, 9, 0, tzinfo=datetime.UTC)
 _number = iter(range(1, 10_000))
@@ -197,6 +198,36 @@ def test_a_nam_sees_only_their_contracts(finance: User) -> None:
     assert [r.contract_id for r in rows] == [mine.pk]
 
 
+@pytest.mark.django_db
+def test_a_nam_of_the_parent_counts_nothing_of_a_subsidiary_they_do_not_see(
+    finance: User,
+) -> None:
+    contract = book()  # applies to subsidiaries; one subsidiary case past SLA
+    subsidiary = Client.objects.get(parent=contract.client)
+    placed = OrderFactory(
+        client=subsidiary, contract=contract, status="confirmed", order_date=d(2026, 6, 1)
+    )
+    OrderLineFactory(order=placed, quantity=D("1"), unit_price=D("3000.00"))
+    invoice = document(subsidiary, "4000.00", contract=contract)
+    document(subsidiary, "500.00", kind="credit_note", series="NC", credits=invoice,
+             contract=contract)  # fmt: skip
+    document(subsidiary, "600.00", order=placed)  # on the contract through its order
+    nam = AccountTeamMemberFactory(client=contract.client, role="nam").user
+
+    everything = only(finance, contract)
+    assert (everything.spend, everything.billed, everything.cases_past_sla) == (
+        D("43200.00"), D("52100.00"), 2
+    )  # fmt: skip
+    assert everything.over_cap is True
+    # The NAM sees the parent only: the subsidiary's order, invoices and case are not theirs.
+    seen = only(nam, contract)
+    assert (seen.spend, seen.billed, seen.cases_past_sla, seen.over_cap) == (
+        D("40200.00"), D("48000.00"), 1, False
+    )  # fmt: skip
+    (team,) = team_compliance(user=nam, today=TODAY, now=NOW)
+    assert (team.spend, team.billed, team.cases_past_sla) == (D("46200.00"), D("48000.00"), 2)
+
+
 @pytest.mark.parametrize("contracts", [2, 20])
 @pytest.mark.django_db
 def test_the_query_count_does_not_grow_with_contracts(
@@ -215,3 +246,8 @@ def test_the_query_count_does_not_grow_with_contracts(
     with django_assert_num_queries(7):
         (rollup,) = team_compliance(user=finance, today=TODAY, now=NOW)
     assert (rollup.contracts, rollup.behind_pace) == (contracts, contracts)
+    # A team lead's rows are filtered by what they see, in the same seven queries.
+    contract_compliance(user=team.lead, today=TODAY, now=NOW)
+    with django_assert_num_queries(7):
+        rows = contract_compliance(user=team.lead, today=TODAY, now=NOW)
+    assert len(rows) == contracts
