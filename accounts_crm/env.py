@@ -58,6 +58,19 @@ class Env:
             raise ImproperlyConfigured(f"{name}={number} must be at least {minimum}.")
         return number
 
+    def decimal(self, name: str, default: str, *, minimum: float = 0) -> str | None:
+        """A number kept as written (for a setting passed on as text); "" gives None."""
+        value = self._raw(name, default)
+        if value == "":
+            return None
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+        if not number >= minimum:  # also refuses nan
+            raise ImproperlyConfigured(f"{name}={value} must be at least {minimum:g}.")
+        return str(value)
+
     def list(self, name: str, default: list[str] | None = None) -> list[str]:
         value = self._raw(name, _MISSING if default is None else ",".join(default))
         return [item.strip() for item in value.split(",") if item.strip()]  # type: ignore[union-attr]

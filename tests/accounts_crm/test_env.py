@@ -43,6 +43,16 @@ def test_it_uses_defaults_only_when_the_variable_is_absent() -> None:
             "CONN_MAX_AGE=-1 must be",
         ),
         (
+            {"POSTGRES_RANDOM_PAGE_COST": "fast"},
+            lambda e: e.decimal("POSTGRES_RANDOM_PAGE_COST", "1.1"),
+            "POSTGRES_RANDOM_PAGE_COST='fast' is not a number",
+        ),
+        (
+            {"POSTGRES_RANDOM_PAGE_COST": "-2"},
+            lambda e: e.decimal("POSTGRES_RANDOM_PAGE_COST", "1.1"),
+            "POSTGRES_RANDOM_PAGE_COST=-2 must be at least 0",
+        ),
+        (
             {"DJANGO_ENV": "prod"},
             lambda e: e.choice("DJANGO_ENV", ("development", "production"), "development"),
             "DJANGO_ENV='prod' must be one of",
@@ -62,3 +72,9 @@ def test_it_uses_defaults_only_when_the_variable_is_absent() -> None:
 def test_it_names_the_variable_when_a_value_is_bad(environ, read, message) -> None:
     with pytest.raises(ImproperlyConfigured, match=message.replace("(", r"\(")):
         read(Env(environ))
+
+
+def test_a_number_is_kept_as_written_and_empty_means_none() -> None:
+    assert Env({"COST": "1.5"}).decimal("COST", "1.1") == "1.5"
+    assert Env({}).decimal("COST", "1.1") == "1.1"
+    assert Env({"COST": ""}).decimal("COST", "1.1") is None

@@ -82,10 +82,13 @@ def test_it_logs_one_json_object_per_line_in_production() -> None:
 
 
 @pytest.mark.django_db
-def test_the_apps_connections_run_without_jit() -> None:
-    """JIT compiling cost seconds on the dashboards' aggregates over the large book (settings)."""
+def test_the_apps_connections_plan_without_jit_and_for_fast_storage() -> None:
+    """JIT compiling cost seconds on the dashboards' aggregates over the large book, and the
+    default random page cost made the planner scan every order line (settings.py)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone() == ("off",)
+        cursor.execute("SHOW random_page_cost")
+        assert cursor.fetchone() == ("1.1",)
