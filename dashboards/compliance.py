@@ -31,6 +31,7 @@ counted). So a team lead's totals are the sum over their visible accounts.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -119,11 +120,13 @@ class TeamCompliance:
     behind_pace: int = 0
     annual_commitment: Decimal = ZERO
     spend: Decimal = ZERO
+    committed_spend: Decimal = ZERO  # the spend of the contracts with a commitment
     billed: Decimal = ZERO
     over_cap: int = 0
     prices_expiring: int = 0
     cases_past_sla: int = 0
     renewal_notice_within_30_days: int = 0
+    renewal_notice_passed: int = 0
     contract_ids: list[int] = field(default_factory=list)
 
 
@@ -271,13 +274,10 @@ def contract_compliance(
     return [_figures(contract, today=today) for contract in rows]
 
 
-def team_compliance(
-    *, user: AnyUser, today: datetime.date | None = None, now: datetime.datetime | None = None
-) -> list[TeamCompliance]:
-    """The visible active contracts summed per owning team and currency, by team name."""
-    today = today or timezone.localdate()
+def rollup(rows: Iterable[ContractCompliance]) -> list[TeamCompliance]:
+    """Contracts' figures summed per owning team and currency, by team name (no query)."""
     teams: dict[tuple[int, str], TeamCompliance] = {}
-    for row in contract_compliance(user=user, today=today, now=now):
+    for row in rows:
         team = teams.setdefault(
             (row.team_id, row.currency),
             TeamCompliance(team_id=row.team_id, team_name=row.team_name, currency=row.currency),
@@ -287,6 +287,7 @@ def team_compliance(
         if row.annual_commitment is not None:
             team.with_commitment += 1
             team.annual_commitment += row.annual_commitment
+            team.committed_spend += row.spend
         team.behind_pace += row.on_pace is False
         team.spend += row.spend
         team.billed += row.billed
@@ -294,4 +295,17 @@ def team_compliance(
         team.prices_expiring += row.prices_expiring
         team.cases_past_sla += row.cases_past_sla
         team.renewal_notice_within_30_days += 0 <= row.days_to_renewal_notice <= 30
+        team.renewal_notice_passed += row.days_to_renewal_notice < 0
     return sorted(teams.values(), key=lambda t: (t.team_name, t.currency))
+
+
+def team_compliance(
+    *,
+    user: AnyUser,
+    contracts: QuerySet[Contract] | list[int] | None = None,
+    today: datetime.date | None = None,
+    now: datetime.datetime | None = None,
+) -> list[TeamCompliance]:
+    """The visible active contracts (or those among `contracts`, as `contract_compliance`)
+    summed per owning team and currency, by team name. Seven queries."""
+    return rollup(contract_compliance(user=user, contracts=contracts, today=today, now=now))

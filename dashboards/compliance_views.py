@@ -22,13 +22,21 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.timezone import localdate
 
+from accounts_crm.access import AnyUser
 from clients.models import Client
-from dashboards.compliance import ContractCompliance, contract_compliance
-from dashboards.team import list_url
+from dashboards.compliance import (
+    ContractCompliance,
+    TeamCompliance,
+    contract_compliance,
+    rollup,
+)
+from dashboards.team import list_url, scope_of, visible_accounts
 from orders.models import Contract
 
 PANEL_TEMPLATE = "dashboards/_compliance_panel.html"
 TENTH = Decimal("0.1")
+# A renewal notice this close (or passed) puts a contract on the team lead's attention list.
+NOTICE_ATTENTION_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -124,3 +132,80 @@ def contract_compliance_panel(request: HttpRequest, contract: Contract) -> str:
         rows = contract_compliance(user=request.user, contracts=[contract.pk], today=today)
         context["card"] = _card(rows[0], today=today) if rows else None
     return render_to_string(PANEL_TEMPLATE, context, request=request)
+
+
+@dataclass(frozen=True)
+class TeamRollup:
+    """One team's compliance rollup (per currency) with the list of its contracts."""
+
+    team: TeamCompliance
+    committed_spend_percent: Decimal | None  # spend of committed contracts / commitment
+    contracts_url: str
+
+
+@dataclass(frozen=True)
+class AttentionRow:
+    """A contract that needs attention: its figures (`card`) and the reasons, as codes
+    (behind_pace, over_cap, notice_soon, notice_passed, prices_expiring, cases_past_sla)."""
+
+    card: ComplianceCard
+    reasons: tuple[str, ...]
+
+
+def attention_reasons(row: ContractCompliance) -> tuple[str, ...]:
+    """Why a contract needs the team lead's attention; empty when it does not."""
+    reasons = []
+    if row.on_pace is False:
+        reasons.append("behind_pace")
+    if row.over_cap:
+        reasons.append("over_cap")
+    if row.days_to_renewal_notice < 0:
+        reasons.append("notice_passed")
+    elif row.days_to_renewal_notice <= NOTICE_ATTENTION_DAYS:
+        reasons.append("notice_soon")
+    if row.prices_expiring:
+        reasons.append("prices_expiring")
+    if row.cases_past_sla:
+        reasons.append("cases_past_sla")
+    return tuple(reasons)
+
+
+def team_compliance_context(
+    *, user: AnyUser, filters: dict[str, object], today: datetime.date
+) -> dict[str, Any]:
+    """The team lead dashboard's compliance block: the active contracts of the accounts the
+    dashboard's filters pick (team, NAM, region, industry: `visible_accounts`, a subquery),
+    rolled up per team and currency, and those that need attention with their figures.
+    Seven queries whatever the number of accounts and contracts."""
+    accounts = visible_accounts(user=user, filters=filters)
+    contracts = Contract.objects.filter(
+        client__in=accounts.values("pk"), status=Contract.Status.ACTIVE
+    )
+    rows = contract_compliance(user=user, contracts=contracts, today=today)
+    scope = scope_of(filters)
+    teams = [
+        TeamRollup(
+            team=team,
+            committed_spend_percent=_percent(team.committed_spend, team.annual_commitment),
+            # The contract list has no currency filter: it shows the team's contracts in
+            # every currency (the link's title says so).
+            contracts_url=list_url(
+                "orders:contract_list",
+                **{**scope, "team": team.team_id},
+                status=Contract.Status.ACTIVE,
+            ),
+        )
+        for team in rollup(rows)
+    ]
+    attention = [
+        AttentionRow(card=_card(row, today=today), reasons=reasons)
+        for row in rows
+        if (reasons := attention_reasons(row))
+    ]
+    attention.sort(key=lambda a: (a.card.row.team_name, a.card.row.client_name, a.card.row.number))
+    return {
+        "compliance_teams": teams,
+        "compliance_attention": attention,
+        "compliance_contracts": len(rows),
+        "compliance_notice_days": NOTICE_ATTENTION_DAYS,
+    }

@@ -16,7 +16,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts_crm.access import Role, has_role, role_required
-from dashboards import finance, team
+from dashboards import compliance_views, finance, team
 
 
 @require_GET
@@ -43,4 +43,8 @@ def _team_page(request: HttpRequest) -> HttpResponse:
     context = team.team_dashboard(user=request.user, filters=filters)
     context["form"] = form
     context["charts"] = team.chart_data(context)
+    # Contract compliance (issue 7) of the same filtered accounts, on the same day.
+    context |= compliance_views.team_compliance_context(
+        user=request.user, filters=filters, today=context["today"]
+    )
     return render(request, "dashboards/team.html", context)
