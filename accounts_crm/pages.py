@@ -9,6 +9,7 @@ they are public here, where the dependency arrow allows every app to import them
 from __future__ import annotations
 
 import csv
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 
 from django import forms
 from django.apps import apps
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
@@ -23,8 +25,13 @@ from django.db.models import Model, Q
 from django.forms import BaseForm
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.functional import Promise
-from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
+from django.utils.http import (
+    content_disposition_header,
+    url_has_allowed_host_and_scheme,
+    urlencode,
+)
 from django.utils.translation import gettext as _
 from pghistory.models import Events
 
@@ -228,6 +235,20 @@ def register_page_panel(page: str, panel: Callable[[HttpRequest, Any], str | Non
 def page_panels(request: HttpRequest, page: str, row: Any) -> list[str]:
     """The panels other apps add to `page` for `row`, rendered, in the order they registered."""
     return [html for render_panel in PAGE_PANELS[page] if (html := render_panel(request, row))]
+
+
+def list_url(name: str, **filters: object) -> str:
+    """The URL of the list `name` filtered by `filters` (None drops a filter): what a figure
+    links to. A dashboard links thousands of figures, so the list's path is reversed once per
+    URLconf and script prefix, not once per link."""
+    path = _list_path(name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+    query = urlencode({key: value for key, value in filters.items() if value is not None})
+    return f"{path}?{query}" if query else path
+
+
+@functools.lru_cache(maxsize=256)
+def _list_path(name: str, urlconf: str, script_prefix: str) -> str:
+    return reverse(name, urlconf=urlconf)
 
 
 def person_name(user: Any) -> str:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import Count, Q, Sum, Value
@@ -32,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts_crm.access import AnyUser
+from accounts_crm.pages import list_url
 from billing import selectors as billing_selectors
 from billing.models import OPEN_STATUSES, ZERO, Invoice, Payment
 
@@ -43,12 +43,12 @@ COLLECTED_MONTHS = 12
 
 def invoice_list_url(**filters: object) -> str:
     """The invoice list filtered by InvoiceFilter's parameters."""
-    return f"{reverse('billing:invoice_list')}?{urlencode(filters)}"
+    return list_url("billing:invoice_list", **filters)
 
 
 def review_queue_url(**filters: object) -> str:
     """The review queue filtered by FindingFilter's parameters."""
-    return f"{reverse('billing:review_queue')}?{urlencode(filters)}"
+    return list_url("billing:review_queue", **filters)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
-from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
@@ -35,6 +34,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts_crm.access import AnyUser
+from accounts_crm.pages import list_url
 from billing.models import ZERO, CheckFinding, Invoice, Payment
 from clients import selectors as client_selectors
 from clients.models import AccountPlan, Activity, Client
@@ -54,11 +54,6 @@ ISSUED_STATUSES = ("issued", "partially_paid", "paid")
 ORDERED = {"is_confirmed": "true"}  # ORDERED_STATUSES = the order list's confirmed orders
 OPEN = {"is_open": "true"}
 REVENUE = {"in_revenue": "true"}  # ISSUED_STATUSES = the invoice list's revenue
-
-
-def _url(name: str, **filters: object) -> str:
-    query = urlencode({k: v for k, v in filters.items() if v is not None})
-    return f"{reverse(name)}?{query}" if query else reverse(name)
 
 
 @dataclass
@@ -187,21 +182,21 @@ def figure_urls(today: datetime.date, **scope: object) -> dict[str, str]:
     the clients on whose account team the person is now, the home's accounts)."""
     year = {"after": datetime.date(today.year, 1, 1).isoformat(), "before": today.isoformat()}
     return {
-        "ordered": _url(
+        "ordered": list_url(
             "orders:order_list", **scope, **ORDERED, ordered_after=year["after"],
             ordered_before=year["before"],
         ),
-        "invoiced": _url(
+        "invoiced": list_url(
             "billing:invoice_list", **scope, **REVENUE, issued_after=year["after"],
             issued_before=year["before"],
         ),
-        "collected": _url(
+        "collected": list_url(
             "billing:invoice_list", **scope, paid_after=year["after"],
             paid_before=year["before"],
         ),
-        "open_orders": _url("orders:order_list", **scope, **OPEN),
-        "open_findings": _url("billing:review_queue", **scope),
-        "whitespace": _url(
+        "open_orders": list_url("orders:order_list", **scope, **OPEN),
+        "open_findings": list_url("billing:review_queue", **scope),
+        "whitespace": list_url(
             "orders:opportunity_list", **scope, source=Opportunity.Source.WHITESPACE, **OPEN
         ),
     }  # fmt: skip
@@ -272,9 +267,9 @@ def nam_home(
         "urls": {
             "accounts": reverse("clients:my_accounts"),
             **figure_urls(today, mine="true"),
-            "deadlines": _url("projects:milestone_due_soon", days=DEADLINE_DAYS, mine="true"),
-            "overdue": _url("projects:milestone_list", overdue="true", mine="true"),
-            "cases_past_sla": _url("projects:case_queue", past_sla="true"),
-            "findings": _url("billing:review_queue", mine="true"),
+            "deadlines": list_url("projects:milestone_due_soon", days=DEADLINE_DAYS, mine="true"),
+            "overdue": list_url("projects:milestone_list", overdue="true", mine="true"),
+            "cases_past_sla": list_url("projects:case_queue", past_sla="true"),
+            "findings": list_url("billing:review_queue", mine="true"),
         },
     }

@@ -30,7 +30,6 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
-from urllib.parse import urlencode
 
 from django import forms
 from django.conf import settings
@@ -47,11 +46,11 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Concat, TruncMonth
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts_crm.access import AnyUser
+from accounts_crm.pages import list_url
 from billing.filters import REVENUE_STATUSES
 from billing.models import OPEN_STATUSES, CheckFinding, Invoice
 from billing.selectors import MONEY, with_receivables
@@ -69,11 +68,6 @@ PERIODS = (3, 6, 12)
 DEFAULT_PERIOD = 12
 # The filters that pick accounts; the lists behind the figures take them under the same names.
 SCOPE_FILTERS = ("team", "nam", "region", "industry")
-
-
-def list_url(name: str, **filters: object) -> str:
-    query = urlencode({k: v for k, v in filters.items() if v is not None})
-    return f"{reverse(name)}?{query}" if query else reverse(name)
 
 
 class TeamDashboardForm(forms.Form):
