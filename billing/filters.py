@@ -13,12 +13,20 @@ from clients.filters import ClientScopeFilters, StableOrderingFilter
 REVENUE_STATUSES = ("issued", "partially_paid", "paid")
 
 
+def on_contract(contracts: object) -> Q:
+    """Invoices and credit notes of `contracts` (ids or a subquery of ids): through their own
+    contract or, without one, through their order's. What contract compliance's "billed" sums
+    (dashboards/compliance.py) and the list's `contract` filter shows."""
+    return Q(contract__in=contracts) | Q(contract__isnull=True, order__contract__in=contracts)
+
+
 class InvoiceFilter(ClientScopeFilters):
     """For `selectors.invoice_list` (it annotates overdue, open_findings, ...). `nam`, `team`,
     `region`, `industry` and `mine` are on the client (clients.filters.ClientScopeFilters)."""
 
     q = django_filters.CharFilter(method="search", label=_("Search"))
     client = django_filters.NumberFilter(field_name="client_id", label=_("Client"))
+    contract = django_filters.NumberFilter(method="filter_contract", label=_("Contract"))
     overdue = django_filters.BooleanFilter(field_name="overdue", label=_("Overdue"))
     # Issued, partially paid or paid: what the dashboards' net invoiced (revenue) adds up.
     in_revenue = django_filters.BooleanFilter(method="filter_in_revenue", label=_("Revenue"))
@@ -51,9 +59,9 @@ class InvoiceFilter(ClientScopeFilters):
 
     class Meta:
         model = Invoice
-        fields = ["q", "status", "check_status", "kind", "client", "nam", "overdue", "in_revenue",
-                  "has_open_findings", "rule", "issued_after", "issued_before", "due_after",
-                  "due_before", "paid_after", "paid_before"]  # fmt: skip
+        fields = ["q", "status", "check_status", "kind", "client", "contract", "nam", "overdue",
+                  "in_revenue", "has_open_findings", "rule", "issued_after", "issued_before",
+                  "due_after", "due_before", "paid_after", "paid_before"]  # fmt: skip
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()
@@ -67,6 +75,9 @@ class InvoiceFilter(ClientScopeFilters):
         if digits.isdigit():
             condition |= Q(number=int(digits))
         return queryset.filter(condition)
+
+    def filter_contract(self, queryset: QuerySet, name: str, value: int) -> QuerySet:
+        return queryset.filter(on_contract([value]))
 
     def filter_in_revenue(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         if value is None:

@@ -47,7 +47,7 @@ from billing.models import (
     Payment,
 )
 from clients.models import AccountTeamMember, Client
-from orders.models import Order, OrderLine
+from orders.models import Contract, Order, OrderLine
 from projects.models import Milestone
 
 MONEY = DecimalField(max_digits=16, decimal_places=2)
@@ -388,6 +388,26 @@ def invoice_filter_choices(*, user: AnyUser) -> dict[str, list[tuple[object, str
         "nam": [(pk, f"{first} {last}".strip() or username) for pk, first, last, username in nams],
         "rule": [(rule, rule) for rule in rules],
     }
+
+
+def invoice_contract_choices(*, user: AnyUser, selected: object = None) -> list[tuple[object, str]]:
+    """The invoice list's contract filter as choices: the visible contracts of visible invoices
+    (their own contract or, without one, their order's), plus the one `selected` already names
+    if the person sees it (a link from a contract that has billed nothing yet). One query."""
+    invoices = Invoice.objects.visible_to(user)
+    value = str(selected or "")
+    chosen = Q(pk=int(value)) if value.isdigit() and len(value) < 10 else Q(pk__in=[])
+    contracts = Contract.objects.visible_to(user).filter(
+        Q(pk__in=invoices.values("contract_id"))
+        | Q(pk__in=invoices.filter(contract__isnull=True).values("order__contract_id"))
+        | chosen
+    )
+    return [
+        (pk, f"{number} ({client})")
+        for pk, number, client in contracts.order_by("number", "pk").values_list(
+            "pk", "number", "client__name"
+        )
+    ]
 
 
 def client_findings(*, user: AnyUser, client: Client) -> QuerySet[CheckFinding]:

@@ -101,10 +101,18 @@ def _version(request: HttpRequest) -> int:
 
 
 def _id_dropdowns(request: HttpRequest, filterset: Any, names: tuple[str, ...]) -> None:
-    """The HTML form offers client, NAM and rule as dropdowns of what the person sees; the
-    FilterSet (shared with the API, which keeps taking ids and codes) still receives them."""
+    """The HTML form offers client, NAM, contract and rule as dropdowns of what the person
+    sees; the FilterSet (shared with the API, which keeps taking ids and codes) still receives
+    them."""
     choices = selectors.invoice_filter_choices(user=request.user)
-    id_dropdowns(filterset.form, {name: choices[name] for name in names if name != "rule"})
+    id_dropdowns(
+        filterset.form, {name: choices[name] for name in names if name in ("client", "nam")}
+    )
+    if "contract" in names:
+        contracts = selectors.invoice_contract_choices(
+            user=request.user, selected=request.GET.get("contract")
+        )
+        id_dropdowns(filterset.form, {"contract": contracts})
     client_scope_dropdowns(filterset.form, user=request.user, names=("team",))
     if "rule" in names:  # rule codes are strings, shown by their titles
         options = [(code, checks.rule_label(code)) for code, _label in choices["rule"]]
@@ -207,7 +215,7 @@ def invoice_list(request: HttpRequest) -> HttpResponse:
     filterset = InvoiceFilter(
         request.GET, queryset=selectors.invoice_list(user=request.user), request=request
     )
-    _id_dropdowns(request, filterset, ("client", "nam", "rule"))
+    _id_dropdowns(request, filterset, ("client", "contract", "nam", "rule"))
     rows = filterset.qs
     # A unique last key keeps pages stable when the chosen column has ties.
     rows = rows.order_by(*(rows.query.order_by or Invoice._meta.ordering), "pk")

@@ -42,7 +42,6 @@ from django.db.models import (
     F,
     Func,
     Min,
-    Q,
     QuerySet,
     Sum,
 )
@@ -51,6 +50,7 @@ from django.utils import timezone
 
 from accounts_crm.access import AnyUser
 from accounts_crm.money import quantize
+from billing.filters import on_contract as invoices_on_contract
 from billing.models import ISSUED_STATUSES, Invoice
 from orders.models import Contract, ContractPrice, OrderLine
 from orders.selectors import line_net_expression
@@ -165,7 +165,7 @@ def compliance_rows(
         F("order__contract"),
         spend=Sum(line_net_expression()),
     )
-    on_contract = Q(contract__in=ids) | Q(contract__isnull=True, order__contract__in=ids)
+    on_contract = invoices_on_contract(ids)  # the invoice list's `contract` filter, too
     invoiced = _grouped(
         Invoice.objects.visible_to(user).filter(
             on_contract, kind=Invoice.Kind.INVOICE, status__in=BILLED_STATUSES

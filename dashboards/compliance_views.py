@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils.timezone import localdate
 
 from accounts_crm.access import AnyUser
+from accounts_crm.pages import list_url
 from clients.models import Client
 from dashboards.compliance import (
     ContractCompliance,
@@ -30,7 +31,7 @@ from dashboards.compliance import (
     contract_compliance,
     rollup,
 )
-from dashboards.team import list_url, scope_of, visible_accounts
+from dashboards.team import scope_of, visible_accounts
 from orders.models import Contract
 
 PANEL_TEMPLATE = "dashboards/_compliance_panel.html"
@@ -88,8 +89,13 @@ def _card(row: ContractCompliance, *, today: datetime.date) -> ComplianceCard:
             "orders:order_list", contract=row.contract_id,
             ordered_after=row.year_starts_on.isoformat(), ordered_before=today.isoformat(),
         ),
-        # The invoice list filters by client, not by contract (billing/filters.py InvoiceFilter).
-        "billed": list_url("billing:invoice_list", client=row.client_id),
+        # The contract's invoices and credit notes (billing/filters.py `on_contract`, the same
+        # rule as the figure) that count as billed: issued, partially paid or paid. The list
+        # also shows the credit notes of cancelled invoices, which the figure leaves out with
+        # their invoice (the link's title says so).
+        "billed": list_url(
+            "billing:invoice_list", contract=row.contract_id, in_revenue="true"
+        ),
         "prices": f"{contract_url}#prices",
         # The client's own cases; those of subsidiaries a contract covers are on theirs.
         "cases": list_url("projects:case_list", client=row.client_id, past_sla="true"),

@@ -254,7 +254,9 @@ def assert_on_pace_figures(found: dict[str, dict[str, Any]], contract: Contract)
     assert found["compliance-spend"]["links"] == [
         f"/orders/?contract={contract.pk}&ordered_after=2026-01-01&ordered_before=2026-10-01"
     ]
-    assert found["compliance-billed"]["links"] == [f"/billing/?client={contract.client_id}"]
+    assert found["compliance-billed"]["links"] == [
+        f"/billing/?contract={contract.pk}&in_revenue=true"
+    ]
     assert found["compliance-prices"]["links"] == [f"/orders/contracts/{contract.pk}/#prices"]
     assert found["compliance-cases"]["links"] == [
         f"/projects/cases/all/?client={contract.client_id}&past_sla=true"
@@ -299,6 +301,25 @@ def test_the_spend_links_to_the_orders_of_the_contract_year(book: Book, as_user)
     # The two orders that make the spend, and the draft of the same year (the list shows it;
     # the spend leaves it out). Not the order of the previous year, nor the one after today.
     assert html.count('data-testid="order-row"') == 3
+
+
+def test_the_billed_links_to_the_invoices_that_make_it(book: Book, as_user) -> None:
+    # 12,500.00 on the contract, 1,000.00 through an order of the contract (the invoice names
+    # no contract); a draft and the other contract's 60,000.00 are not billed under it.
+    placed = OrderFactory(client=book.alfa, contract=book.behind, status="confirmed")
+    via_order = InvoiceFactory(client=book.alfa, order=placed)
+    Invoice.objects.filter(pk=via_order.pk).update(
+        status="paid", number=next(_number), year=2026, issue_date=datetime.date(2026, 6, 1),
+        due_date=datetime.date(2026, 7, 1), net_total=D("1000.00"), gross_total=D("1000.00"),
+    )  # fmt: skip
+    InvoiceFactory(client=book.alfa, contract=book.behind)  # a draft
+    http = as_user(book.nam)
+    found = contract_page(http, book.behind)
+    assert text(found, "compliance-billed").startswith("13,500.00 EUR of a 10,000.00 EUR")
+    (url,) = found["compliance-billed"]["links"]
+    listed = list(http.get(url).context["page"].object_list)
+    assert len(listed) == 2
+    assert sum((i.net_total for i in listed), D("0")) == D("13500.00")
 
 
 @pytest.mark.parametrize(
