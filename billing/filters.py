@@ -9,8 +9,18 @@ from django.utils.translation import gettext_lazy as _
 from billing.models import CheckFinding, Invoice, Payment
 from clients.filters import ClientScopeFilters, StableOrderingFilter
 
-# Invoices and credit notes that count in revenue: issued and not cancelled.
+# Invoices and credit notes that count in revenue: issued, partially paid or paid, and a credit
+# note only while the invoice it credits is not cancelled. A cancelled invoice (cancelled by
+# credit notes reaching its gross) is left out with its credit notes: together they net to 0.
 REVENUE_STATUSES = ("issued", "partially_paid", "paid")
+
+
+def in_revenue() -> Q:
+    """The invoices and credit notes that revenue sums (REVENUE_STATUSES): the dashboards'
+    revenue figures and the invoice list's `in_revenue` filter behind them."""
+    return Q(status__in=REVENUE_STATUSES) & ~Q(
+        kind=Invoice.Kind.CREDIT_NOTE, credits__status=Invoice.Status.CANCELLED
+    )
 
 
 def on_contract(contracts: object) -> Q:
@@ -82,7 +92,7 @@ class InvoiceFilter(ClientScopeFilters):
     def filter_in_revenue(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         if value is None:
             return queryset
-        revenue = Q(status__in=REVENUE_STATUSES)
+        revenue = in_revenue()
         return queryset.filter(revenue if value else ~revenue)
 
     def filter_has_open_findings(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:

@@ -89,10 +89,8 @@ def _card(row: ContractCompliance, *, today: datetime.date) -> ComplianceCard:
             "orders:order_list", contract=row.contract_id,
             ordered_after=row.year_starts_on.isoformat(), ordered_before=today.isoformat(),
         ),
-        # The contract's invoices and credit notes (billing/filters.py `on_contract`, the same
-        # rule as the figure) that count as billed: issued, partially paid or paid. The list
-        # also shows the credit notes of cancelled invoices, which the figure leaves out with
-        # their invoice (the link's title says so).
+        # The contract's invoices and credit notes that count as billed: `on_contract` and
+        # `in_revenue` of billing/filters.py, the figure's own rules, so the list is its rows.
         "billed": list_url(
             "billing:invoice_list", contract=row.contract_id, in_revenue="true"
         ),

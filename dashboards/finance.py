@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 from accounts_crm.access import AnyUser
 from accounts_crm.pages import list_url
 from billing import selectors as billing_selectors
+from billing.filters import in_revenue
 from billing.models import OPEN_STATUSES, ZERO, Invoice, Payment
 
 MONEY = billing_selectors.MONEY
@@ -122,10 +123,9 @@ def aging_buckets(*, user: AnyUser, today: datetime.date | None = None) -> list[
 def credit_sales(*, user: AnyUser, today: datetime.date | None = None) -> Decimal:
     """Gross invoiced in the DSO window (the 90 days up to today) less credit notes issued in it."""
     today = today or timezone.localdate()
-    window = Q(
+    window = in_revenue() & Q(  # a cancelled invoice is left out with its credit notes
         issue_date__gt=today - datetime.timedelta(days=DSO_WINDOW_DAYS),
         issue_date__lte=today,
-        status__in=("issued", "partially_paid", "paid"),
     )
     sums = Invoice.objects.visible_to(user).aggregate(
         invoiced=Coalesce(

@@ -10,8 +10,8 @@ Revenue this year, per account, from 1 January to `today`:
 
 - ordered: net of the order lines of orders confirmed, in progress or fulfilled dated this year
   (the same definition as account health's revenue signal);
-- invoiced: net of the invoices issued this year (issued, partially paid or paid) less the net of
-  the credit notes issued this year (same statuses);
+- invoiced: net of the invoices issued this year less the net of the credit notes issued this
+  year (billing.filters.in_revenue: a cancelled invoice is left out with its credit notes);
 - collected: payments received this year;
 - target: the account plan's revenue target for today's year (None without a plan).
 
@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from accounts_crm.access import AnyUser
 from accounts_crm.pages import list_url
+from billing.filters import in_revenue
 from billing.models import ZERO, CheckFinding, Invoice, Payment
 from clients import selectors as client_selectors
 from clients.models import AccountPlan, Activity, Client
@@ -49,11 +50,10 @@ from projects.models import Milestone
 
 DEADLINE_DAYS = 14
 LIST_LIMIT = 10
-ISSUED_STATUSES = ("issued", "partially_paid", "paid")
 # The lists behind the figures, filtered to exactly the rows each figure counts.
 ORDERED = {"is_confirmed": "true"}  # ORDERED_STATUSES = the order list's confirmed orders
 OPEN = {"is_open": "true"}
-REVENUE = {"in_revenue": "true"}  # ISSUED_STATUSES = the invoice list's revenue
+REVENUE = {"in_revenue": "true"}  # billing.filters.in_revenue, the invoice list's revenue
 
 
 @dataclass
@@ -100,7 +100,7 @@ def revenue_this_year(
         "order__client",
         ordered=Sum(line_net_expression()),
     )
-    issued = Q(status__in=ISSUED_STATUSES, issue_date__gte=year_start, issue_date__lte=today)
+    issued = in_revenue() & Q(issue_date__gte=year_start, issue_date__lte=today)
     invoiced = _grouped(
         Invoice.objects.visible_to(user).filter(issued, client__in=client_ids),
         "client",

@@ -4,8 +4,8 @@ The page answers, per account and per NAM (the account's active NAM), over the a
 viewer may see and the filters pick (team, NAM, region, industry; applied in SQL):
 
 - revenue by month: net invoiced per calendar month over the period (3, 6 or 12 months up to
-  today's): the net of invoices issued (issued, partially paid or paid) less the net of the
-  credit notes issued (not cancelled), by issue date;
+  today's): the net of invoices issued less the net of the credit notes issued, by issue date
+  (billing.filters.in_revenue: a cancelled invoice is left out with its credit notes);
 - pipeline by stage: open opportunities (qualification, proposal, negotiation), count and value;
 - projects late and at risk (`Project.objects.with_health`), late milestones (open, past due);
 - contracts expiring: active contracts ending from today to EXPIRY_DAYS ahead (an active contract
@@ -51,7 +51,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts_crm.access import AnyUser
 from accounts_crm.pages import list_url
-from billing.filters import REVENUE_STATUSES
+from billing.filters import in_revenue
 from billing.models import OPEN_STATUSES, CheckFinding, Invoice
 from billing.selectors import MONEY, with_receivables
 from clients.filters import active_nam, client_scope
@@ -251,7 +251,7 @@ def revenue_by_month(
     )
     return _grouped(
         Invoice.objects.visible_to(user).filter(
-            client__in=accounts, status__in=REVENUE_STATUSES,
+            in_revenue(), client__in=accounts,
             issue_date__gte=months[0], issue_date__lte=today,
         ).annotate(month=TruncMonth("issue_date")),
         "client_id", "month", net=Sum(signed_net),
