@@ -141,7 +141,16 @@ def client_scope(clients: QuerySet[Client], **scope: object) -> QuerySet[Client]
     if scope.get("team"):
         clients = clients.filter(team_id=scope["team"])
     if scope.get("nam"):
-        clients = clients.alias(scope_nam_id=active_nam_id()).filter(scope_nam_id=scope["nam"])
+        # The EXISTS narrows to the NAM's clients through the (user, client) index; the first
+        # active NAM is then read for those only (it differs only while two NAMs overlap).
+        theirs = AccountTeamMember.objects.active().filter(
+            client=OuterRef("pk"), role=AccountTeamMember.Role.NAM, user_id=scope["nam"]
+        )
+        clients = (
+            clients.filter(Exists(theirs))
+            .alias(scope_nam_id=active_nam_id())
+            .filter(scope_nam_id=scope["nam"])
+        )
     if scope.get("region"):
         clients = clients.filter(in_region(str(scope["region"])))
     if scope.get("industry"):
