@@ -11,7 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.utils.formats import number_format
+from django.utils.formats import get_format, number_format
 from django.utils.translation import gettext_lazy as _
 
 CURRENCY_MAX_LENGTH = 3
@@ -38,6 +38,18 @@ def CurrencyField(verbose_name: Any = None, **kwargs: Any) -> models.CharField:
 
 
 def format_money(amount: Decimal, currency: str) -> str:
-    """Amount in the active locale's number format, followed by the currency code."""
+    """Amount in the active locale's number format, followed by the currency code.
+
+    The same text as Django's `number_format(..., force_grouping=True)`, written by Python's
+    own grouping when the locale groups by threes (Italian, English): a dashboard shows
+    thousands of amounts, and number_format took 25 us each. Other groupings go to Django.
+    """
     places = settings.MONEY_DECIMAL_PLACES
-    return f"{number_format(quantize(amount), places, force_grouping=True)} {currency}"
+    value = quantize(amount) + 0  # + 0: no "-0.00"
+    if get_format("NUMBER_GROUPING") != 3:
+        return f"{number_format(value, places, force_grouping=True)} {currency}"
+    text = f"{value:,.{places}f}"
+    decimal, thousands = get_format("DECIMAL_SEPARATOR"), get_format("THOUSAND_SEPARATOR")
+    if (decimal, thousands) != (".", ","):
+        text = text.replace(",", "\0").replace(".", decimal).replace("\0", thousands)
+    return f"{text} {currency}"
