@@ -18,9 +18,9 @@ REVENUE_STATUSES = ("issued", "partially_paid", "paid")
 def in_revenue() -> Q:
     """The invoices and credit notes that revenue sums (REVENUE_STATUSES): the dashboards'
     revenue figures and the invoice list's `in_revenue` filter behind them."""
-    return Q(status__in=REVENUE_STATUSES) & ~Q(
-        kind=Invoice.Kind.CREDIT_NOTE, credits__status=Invoice.Status.CANCELLED
-    )
+    cancelled = Invoice.objects.filter(pk=OuterRef("credits_id"), status=Invoice.Status.CANCELLED)
+    # An EXISTS looked up for credit notes only, not a join of every invoice to its credited one.
+    return Q(status__in=REVENUE_STATUSES) & (Q(kind=Invoice.Kind.INVOICE) | ~Exists(cancelled))
 
 
 def on_contract(contracts: object) -> Q:

@@ -489,6 +489,8 @@ class Payment(TimeStampedModel):
         indexes = [
             # Serves the invoice detail's payments and the "paid by" of aging.
             models.Index(fields=["invoice", "paid_on"], name="payment_invoice_idx"),
+            # Serves collected per month (finance dashboard): a year's payments off the index.
+            models.Index(fields=["paid_on"], include=["amount"], name="payment_paid_on_idx"),
         ]
 
     def __str__(self) -> str:

@@ -64,21 +64,27 @@ class Figure:
 
 def check_queue(*, user: AnyUser) -> list[Figure]:
     """Visible invoices waiting for the check (unchecked) and for review (flagged)."""
-    counts = Invoice.objects.visible_to(user).aggregate(
-        unchecked=Count("pk", filter=Q(check_status=Invoice.CheckStatus.UNCHECKED)),
-        flagged=Count("pk", filter=Q(check_status=Invoice.CheckStatus.FLAGGED)),
+    waiting = (Invoice.CheckStatus.UNCHECKED, Invoice.CheckStatus.FLAGGED)
+    # Grouped over the two statuses' rows only: read off the check status index.
+    counts = dict.fromkeys(waiting, 0) | dict(
+        Invoice.objects.visible_to(user)
+        .filter(check_status__in=waiting)
+        .order_by()
+        .values("check_status")
+        .annotate(n=Count("pk"))
+        .values_list("check_status", "n")
     )
     return [
         Figure(
             "unchecked",
             str(Invoice.CheckStatus.UNCHECKED.label),
-            counts["unchecked"],
+            counts[Invoice.CheckStatus.UNCHECKED],
             invoice_list_url(check_status=Invoice.CheckStatus.UNCHECKED),
         ),
         Figure(
             "flagged",
             str(Invoice.CheckStatus.FLAGGED.label),
-            counts["flagged"],
+            counts[Invoice.CheckStatus.FLAGGED],
             invoice_list_url(check_status=Invoice.CheckStatus.FLAGGED),
         ),
     ]
@@ -127,17 +133,21 @@ def credit_sales(*, user: AnyUser, today: datetime.date | None = None) -> Decima
         issue_date__gt=today - datetime.timedelta(days=DSO_WINDOW_DAYS),
         issue_date__lte=today,
     )
-    sums = Invoice.objects.visible_to(user).aggregate(
-        invoiced=Coalesce(
-            Sum("gross_total", filter=window & Q(kind=Invoice.Kind.INVOICE)),
-            Value(ZERO),
-            output_field=MONEY,
-        ),
-        credited=Coalesce(
-            Sum("gross_total", filter=window & Q(kind=Invoice.Kind.CREDIT_NOTE)),
-            Value(ZERO),
-            output_field=MONEY,
-        ),
+    sums = (
+        Invoice.objects.visible_to(user)
+        .filter(window)
+        .aggregate(
+            invoiced=Coalesce(
+                Sum("gross_total", filter=Q(kind=Invoice.Kind.INVOICE)),
+                Value(ZERO),
+                output_field=MONEY,
+            ),
+            credited=Coalesce(
+                Sum("gross_total", filter=Q(kind=Invoice.Kind.CREDIT_NOTE)),
+                Value(ZERO),
+                output_field=MONEY,
+            ),
+        )
     )
     return sums["invoiced"] - sums["credited"]
 
@@ -194,13 +204,16 @@ def top_overdue_clients(
         ),
         today,
     )
-    rows = list(
-        overdue.order_by()
+    # Largest first, so clients owing nothing (overdue invoices credited in full) come last and
+    # are dropped here: a HAVING on the sum would compute every invoice's outstanding again.
+    rows = [
+        row
+        for row in overdue.order_by()
         .values("client_id", "client__name")
         .annotate(overdue_amount=Sum("outstanding"), invoices=Count("pk"))
-        .filter(overdue_amount__gt=0)
         .order_by("-overdue_amount", "client__name", "client_id")[:limit]
-    )
+        if row["overdue_amount"] > 0
+    ]
     for row in rows:
         row["url"] = invoice_list_url(client=row["client_id"], overdue="true")
     return rows
