@@ -258,12 +258,17 @@ def revenue_by_month(
     )  # fmt: skip
 
 
-def _month_url(month: datetime.date, today: datetime.date, scope: dict[str, object]) -> str:
-    """The invoices and credit notes behind one month's net invoiced."""
-    return invoice_list_url(
-        **scope, in_revenue="true", issued_after=month.isoformat(),
-        issued_before=min(_month_end(month), today).isoformat(),
-    )  # fmt: skip
+def _month_urls(
+    months: list[datetime.date], today: datetime.date, scope: dict[str, object]
+) -> list[str]:
+    """The invoices and credit notes behind each month's net invoiced. The scope is encoded
+    once per row; the months' ISO dates need no quoting (a lead's page has thousands)."""
+    base = invoice_list_url(**scope, in_revenue="true")
+    return [
+        f"{base}&issued_after={month.isoformat()}"
+        f"&issued_before={min(_month_end(month), today).isoformat()}"
+        for month in months
+    ]
 
 
 def team_dashboard(
@@ -373,13 +378,13 @@ def team_dashboard(
                            for m in months]  # fmt: skip
             continue
         row.monthly = [
-            {"month": m, "net": row.revenue.get(m, ZERO), "url": _month_url(m, today, row_scope)}
-            for m in months
+            {"month": m, "net": row.revenue.get(m, ZERO), "url": url}
+            for m, url in zip(months, _month_urls(months, today, row_scope), strict=True)
         ]
 
     revenue_months = [
-        {"month": m, "net": total.revenue.get(m, ZERO), "url": _month_url(m, today, scope)}
-        for m in months
+        {"month": m, "net": total.revenue.get(m, ZERO), "url": url}
+        for m, url in zip(months, _month_urls(months, today, scope), strict=True)
     ]
     pipeline = [
         {
