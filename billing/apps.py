@@ -17,18 +17,12 @@ class BillingConfig(AppConfig):
         register_page_link("orders.order", views.invoice_order_link)
         register_page_link("projects.project", views.invoice_project_link)
 
-        # The client page's sections (clients/views.py CLIENT_SECTIONS), before its history.
-        from clients.views import CLIENT_SECTIONS, ClientSection
+        # The client page's sections (clients/views.py), before its history.
+        from clients.views import ClientSection, add_client_sections
 
-        if any(section.slug == "invoices" for section in CLIENT_SECTIONS):
-            return
-        history = next(
-            (i for i, section in enumerate(CLIENT_SECTIONS) if section.slug == "history"),
-            len(CLIENT_SECTIONS),
-        )
-        CLIENT_SECTIONS[history:history] = [
+        add_client_sections(
             ClientSection("invoices", _("Invoices"), "billing/_section_invoices.html",
                           views.client_invoices_context),
             ClientSection("findings", _("Invoice findings"), "billing/_section_findings.html",
                           views.client_findings_context),
-        ]  # fmt: skip
+        )  # fmt: skip

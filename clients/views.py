@@ -68,8 +68,8 @@ WEAK_RELATIONSHIP = Contact.Strength.WEAK
 class ClientSection:
     """One section of the client page: an anchor, a title and a template included in place.
 
-    Later apps (orders, projects, billing) add theirs with `CLIENT_SECTIONS.append(...)` from
-    their AppConfig.ready(); a `context` callable adds what their template needs, in a fixed
+    Later apps (orders, projects, billing, dashboards) add theirs with `add_client_sections(...)`
+    from their AppConfig.ready(); a `context` callable adds what their template needs, in a fixed
     number of queries.
     """
 
@@ -90,6 +90,18 @@ CLIENT_SECTIONS: list[ClientSection] = [
     ClientSection("plans", gettext_lazy("Account plans"), "clients/_section_plans.html"),
     ClientSection("history", gettext_lazy("History"), "clients/_section_history.html"),
 ]
+
+
+def add_client_sections(*sections: ClientSection) -> None:
+    """Add an app's sections to the client page, before its history, once (an app's
+    AppConfig.ready() calls it; ready() may run twice, in tests)."""
+    known = {section.slug for section in CLIENT_SECTIONS}
+    new = [section for section in sections if section.slug not in known]
+    history = next(
+        (i for i, section in enumerate(CLIENT_SECTIONS) if section.slug == "history"),
+        len(CLIENT_SECTIONS),
+    )
+    CLIENT_SECTIONS[history:history] = new
 
 
 # Helpers -------------------------------------------------------------------------------------

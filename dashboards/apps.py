@@ -13,17 +13,11 @@ class DashboardsConfig(AppConfig):
         # Contract compliance on the contract page; orders never imports dashboards.
         register_page_panel("orders.contract", compliance_views.contract_compliance_panel)
 
-        # The client page's sections (clients/views.py CLIENT_SECTIONS), before its history.
-        from clients.views import CLIENT_SECTIONS, ClientSection
+        # The client page's sections (clients/views.py), before its history.
+        from clients.views import ClientSection, add_client_sections
 
-        if any(section.slug == "compliance" for section in CLIENT_SECTIONS):
-            return
-        history = next(
-            (i for i, section in enumerate(CLIENT_SECTIONS) if section.slug == "history"),
-            len(CLIENT_SECTIONS),
-        )
-        CLIENT_SECTIONS[history:history] = [
+        add_client_sections(
             ClientSection("compliance", _("Contract compliance"),
                           "dashboards/_compliance_section.html",
                           compliance_views.client_compliance_context),
-        ]  # fmt: skip
+        )  # fmt: skip

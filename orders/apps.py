@@ -7,17 +7,11 @@ class OrdersConfig(AppConfig):
     verbose_name = _("Orders")
 
     def ready(self) -> None:
-        # The client page's sections (clients/views.py CLIENT_SECTIONS), before its history.
-        from clients.views import CLIENT_SECTIONS, ClientSection
+        # The client page's sections (clients/views.py), before its history.
+        from clients.views import ClientSection, add_client_sections
         from orders import views
 
-        if any(section.slug == "orders" for section in CLIENT_SECTIONS):
-            return
-        history = next(
-            (i for i, section in enumerate(CLIENT_SECTIONS) if section.slug == "history"),
-            len(CLIENT_SECTIONS),
-        )
-        CLIENT_SECTIONS[history:history] = [
+        add_client_sections(
             ClientSection("orders", _("Orders"), "orders/_section_orders.html",
                           views.client_orders_context),
             ClientSection("contracts", _("Contracts"), "orders/_section_contracts.html",
@@ -29,4 +23,4 @@ class OrdersConfig(AppConfig):
                           views.client_reorders_context),
             ClientSection("whitespace", _("Whitespace"), "orders/_section_whitespace.html",
                           views.client_whitespace_context),
-        ]  # fmt: skip
+        )  # fmt: skip

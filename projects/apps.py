@@ -7,17 +7,11 @@ class ProjectsConfig(AppConfig):
     verbose_name = _("Projects")
 
     def ready(self) -> None:
-        # The client page's sections (clients/views.py CLIENT_SECTIONS), before its history.
-        from clients.views import CLIENT_SECTIONS, ClientSection
+        # The client page's sections (clients/views.py), before its history.
+        from clients.views import ClientSection, add_client_sections
         from projects import views
 
-        if any(section.slug == "projects" for section in CLIENT_SECTIONS):
-            return
-        history = next(
-            (i for i, section in enumerate(CLIENT_SECTIONS) if section.slug == "history"),
-            len(CLIENT_SECTIONS),
-        )
-        CLIENT_SECTIONS[history:history] = [
+        add_client_sections(
             ClientSection("projects", _("Projects"), "projects/_section_projects.html",
                           views.client_projects_context),
             ClientSection("timeline", _("Timeline"), "projects/_section_timeline.html",
@@ -28,4 +22,4 @@ class ProjectsConfig(AppConfig):
                           "projects/_section_initiatives.html", views.client_initiatives_context),
             ClientSection("cases", _("Service cases"), "projects/_section_cases.html",
                           views.client_cases_context),
-        ]  # fmt: skip
+        )  # fmt: skip

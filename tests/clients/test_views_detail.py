@@ -339,3 +339,17 @@ def test_it_shows_the_client_page_in_italian(client, login, account, nam) -> Non
     html = client.get(f"/clients/{account.pk}/").content.decode()
     assert "Dati fiscali" in html
     assert "Mappa degli stakeholder" in html
+
+
+def test_an_apps_sections_go_before_the_history_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from clients import views
+
+    base = [views.ClientSection("activities", "A", "a.html"),
+            views.ClientSection("history", "H", "h.html")]  # fmt: skip
+    monkeypatch.setattr(views, "CLIENT_SECTIONS", base)
+    first = views.ClientSection("orders", "O", "o.html")
+    second = views.ClientSection("invoices", "I", "i.html")
+    views.add_client_sections(first, second)
+    views.add_client_sections(first)  # ready() running again adds nothing
+    slugs = [section.slug for section in views.CLIENT_SECTIONS]
+    assert slugs == ["activities", "orders", "invoices", "history"]
