@@ -32,7 +32,9 @@ def test_it_seeds_twice_without_changing_anything() -> None:
     before = counts()
     demo.seed()
     assert counts() == before
-    assert first_run < 20  # the budget for the whole book, orders history included
+    # A ceiling against a pathological slowdown, not a speed test (about 19 s on a 2-core
+    # machine; timings belong to the benchmark command): `./dev run` seeds this book.
+    assert first_run < 90
 
 
 def test_it_fills_what_an_older_demo_book_left_blank() -> None:

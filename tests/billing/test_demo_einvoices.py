@@ -92,7 +92,9 @@ def test_it_seeds_the_seller_profile_valid_for_the_exchange_system(seeded: float
 
 
 def test_it_makes_the_einvoice_documents_once_and_keeps_the_seller(seeded: float) -> None:
-    assert seeded < 20  # the whole book, e-invoices included
+    # A ceiling against a pathological slowdown, not a speed test (about 19 s on a 2-core
+    # machine; timings belong to the benchmark command): `./dev run` seeds this book.
+    assert seeded < 90
     SellerProfile.objects.update(name="Key Account Solutions Italia S.p.A.")
     before = (
         Order.objects.filter(client_po__startswith="DEMO-FE-").count(),

@@ -48,7 +48,9 @@ def counts() -> dict[str, int]:
 
 
 def test_it_seeds_delivery_in_reasonable_time_and_only_once(seeded) -> None:
-    assert seeded < 20  # the whole book, orders history and projects included
+    # A ceiling against a pathological slowdown, not a speed test (about 19 s on a 2-core
+    # machine; timings belong to the benchmark command): `./dev run` seeds this book.
+    assert seeded < 90
     before = counts()
     assert all(before.values()), before
 
