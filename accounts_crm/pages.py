@@ -159,6 +159,12 @@ def change_history(row: Model, *, models: list[str]) -> list[Any]:
         .filter(~Q(pgh_obj_model=label) | Q(pgh_obj_id=str(row.pk)))  # not another order's
         .order_by("-pgh_created_at", "-pgh_id")[:HISTORY_LIMIT]
     )
+    return described_events(events)
+
+
+def described_events(events: list[Any]) -> list[Any]:
+    """Audit events as a history shows them: each with its `author` (one query for all),
+    `subject` (the model's name) and `changes` (field_change per changed field)."""
     user_ids = {(event.pgh_context or {}).get("user") for event in events} - {None}
     authors = {user.pk: user for user in User.objects.filter(pk__in=user_ids)}
     for event in events:

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -31,7 +30,7 @@ from accounts_crm.errors import DomainError, NotAllowedError
 from accounts_crm.pages import (
     HISTORY_LIMIT,
     csv_response,
-    field_change,
+    described_events,
     form_page,
     is_htmx_partial,
     posted_data,
@@ -271,18 +270,7 @@ def _coverage_gaps(roots: list[selectors.StakeholderNode]) -> list[Contact]:
 
 def _history(client: Client) -> list[Any]:
     """The account's audit trail with models, field names and authors resolved (two queries)."""
-    events = list(selectors.client_history(client=client)[:HISTORY_LIMIT])
-    user_ids = {(event.pgh_context or {}).get("user") for event in events} - {None}
-    authors = {user.pk: user for user in User.objects.filter(pk__in=user_ids)}
-    for event in events:
-        event.author = authors.get((event.pgh_context or {}).get("user"))
-        model = apps.get_model(event.pgh_obj_model)
-        event.subject = model._meta.verbose_name
-        event.changes = [
-            field_change(model, name, values)
-            for name, values in sorted((event.pgh_diff or {}).items())
-        ]
-    return events
+    return described_events(list(selectors.client_history(client=client)[:HISTORY_LIMIT]))
 
 
 def _activities_context(
