@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -58,17 +59,17 @@ class Env:
             raise ImproperlyConfigured(f"{name}={number} must be at least {minimum}.")
         return number
 
-    def decimal(self, name: str, default: str, *, minimum: float = 0) -> str | None:
+    def decimal(self, name: str, default: str, *, minimum: Decimal = Decimal(0)) -> str | None:
         """A number kept as written (for a setting passed on as text); "" gives None."""
         value = self._raw(name, default)
         if value == "":
             return None
         try:
-            number = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+            number = Decimal(str(value))
+        except InvalidOperation:
             raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
-        if not number >= minimum:  # also refuses nan
-            raise ImproperlyConfigured(f"{name}={value} must be at least {minimum:g}.")
+        if not number.is_finite() or number < minimum:
+            raise ImproperlyConfigured(f"{name}={value} must be at least {minimum}.")
         return str(value)
 
     def list(self, name: str, default: list[str] | None = None) -> list[str]:
